@@ -1,0 +1,26 @@
+"""lattn-jax: the long-context limit of softmax attention, in JAX."""
+
+import importlib.metadata
+
+from . import theory as theory
+from ._attention import attention_logits as attention_logits
+from ._attention import attention_output as attention_output
+from ._attention import attention_weights as attention_weights
+from ._attention import gaps as gaps
+from ._critical import CriticalBeta as CriticalBeta
+from ._critical import critical_scan as critical_scan
+from ._critical import find_critical_beta as find_critical_beta
+from ._estimators import Estimate as Estimate
+from ._estimators import mc_estimate as mc_estimate
+from ._laws import AbstractLaw as AbstractLaw
+from ._laws import UniformSphere as UniformSphere
+from ._observables import entropy as entropy
+from ._observables import effective_size as effective_size
+from ._observables import max_weight as max_weight
+from ._observables import participation_ratio as participation_ratio
+from ._observables import top_k_mass as top_k_mass
+
+try:
+    __version__ = importlib.metadata.version("lattn-jax")
+except importlib.metadata.PackageNotFoundError:  # running from a source tree
+    __version__ = "0.0.0"

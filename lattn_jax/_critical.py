@@ -1,0 +1,236 @@
+"""Critical-beta search: root-finding in ``log beta`` on Monte Carlo curves with
+JAX derivatives, on contexts sampled once (common random numbers)."""
+
+from collections.abc import Callable, Sequence
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from ._contexts import DEFAULT_HEAD, METHODS, ContextSampler
+from ._estimators import context_values
+from ._laws import AbstractLaw
+from ._observables import _entropy, _max_weight
+from ._validation import check_choice, check_int, check_key, check_open_unit
+
+CRITERIA = ("max_weight", "entropy_curvature")
+_PRESAMPLE_ELEMENTS = 2**26
+
+
+class CriticalBeta(eqx.Module):
+    """A critical inverse temperature and how it was found.
+
+    Attributes:
+        beta: the root ``beta*``.
+        stderr: its Monte Carlo standard error (delta method: the standard error
+            of the criterion at ``beta*`` over the criterion's slope there).
+        value: the criterion's Monte Carlo mean at ``beta*`` (``level`` for
+            max weight, ``0`` for the curvature criterion, up to tolerance).
+        slope: the criterion's derivative in ``log beta`` at ``beta*``.
+        iterations: safeguarded-Newton steps taken.
+        converged: whether the step fell below the tolerance inside a bracket.
+        n: keys per context.
+    """
+
+    beta: Float[Array, "*scan"]
+    stderr: Float[Array, "*scan"]
+    value: Float[Array, "*scan"]
+    slope: Float[Array, "*scan"]
+    iterations: Array
+    converged: Array
+    n: Float[Array, "*scan"]
+
+
+def _criterion(name: str, level: float) -> Callable:
+    """Per-context criterion ``c(atoms_fn, t)`` at ``t = log beta``, increasing through its root."""
+    if name == "max_weight":
+
+        def value(atoms_at, t):
+            beta = jnp.exp(t)
+            return _max_weight(atoms_at(beta), beta) - level
+
+        return value
+
+    def entropy_curvature_slope(atoms_at, t):
+        # -d^3 E[H] / d(log beta)^3: increasing through the peak of the curvature.
+        def h(t_):
+            beta = jnp.exp(t_)
+            return _entropy(atoms_at(beta), beta)
+
+        def derivative(f):
+            return lambda t_: jax.jvp(f, (t_,), (jnp.ones_like(t_),))[1]
+
+        return -derivative(derivative(derivative(h)))(t)
+
+    return entropy_curvature_slope
+
+
+@eqx.filter_jit
+def _search(sampler, key, num_contexts, criterion, tol, max_steps):
+    keys = jax.random.split(key, num_contexts)
+    presample = num_contexts * sampler.row_size <= _PRESAMPLE_ELEMENTS
+    rows = jax.vmap(sampler.sample)(keys) if presample else None
+
+    def values_and_slopes(t):
+        def one(row, t_):
+            return jax.jvp(lambda s: criterion(lambda beta: sampler.atoms(row, beta), s), (t_,), (jnp.ones_like(t_),))
+
+        return context_values(one, sampler, keys, t, rows)
+
+    # Start at the scale where the two nearest keys compete: beta ~ 1 / (g_(2) - g_(1)).
+    probe = rows[:64] if rows is not None else jax.vmap(sampler.sample)(keys[:64])
+    first_two = -jax.lax.top_k(-probe, 2)[0]
+    spacing = jnp.mean(first_two[:, 1] - first_two[:, 0])
+    t0 = -jnp.log(jnp.maximum(spacing, jnp.finfo(spacing.dtype).tiny))
+    inf = jnp.asarray(jnp.inf, t0.dtype)
+
+    def cond(state):
+        return (jnp.abs(state["step"]) > tol) & (state["it"] < max_steps)
+
+    def body(state):
+        # Evaluate at t, then propose the next t. The loop carries the last
+        # evaluation, so the per-context values at the root come out of it
+        # (one copy of the expensive body in the compiled program).
+        t, lo, hi = state["t_next"], state["lo"], state["hi"]
+        values, slopes = values_and_slopes(t)
+        f, df = jnp.mean(values), jnp.mean(slopes)
+        lo = jnp.where(f < 0, t, lo)
+        hi = jnp.where(f < 0, hi, t)
+        newton = t - f / jnp.where(df > 0, df, jnp.nan)
+        bracketed = jnp.isfinite(lo) & jnp.isfinite(hi)
+        inside = (newton >= lo) & (newton <= hi)
+        # Outside a bracket, move at most a factor e^2 in beta per step.
+        up = jnp.clip(jnp.nan_to_num(newton, nan=t + 2.0), t + 1e-3, t + 2.0)
+        down = jnp.clip(jnp.nan_to_num(newton, nan=t - 2.0), t - 2.0, t - 1e-3)
+        t_next = jnp.where(bracketed, jnp.where(inside, newton, 0.5 * (lo + hi)), jnp.where(f < 0, up, down))
+        step = jnp.where(bracketed | (jnp.abs(f) < tol * jnp.abs(df)), t_next - t, inf)
+        return dict(t=t, t_next=t_next, values=values, slopes=slopes, lo=lo, hi=hi, step=step, it=state["it"] + 1)
+
+    zeros = jnp.zeros((num_contexts,), t0.dtype)
+    state = dict(t=t0, t_next=t0, values=zeros, slopes=zeros, lo=-inf, hi=inf, step=inf, it=jnp.asarray(0))
+    state = jax.lax.while_loop(cond, body, state)
+    values, slopes = state["values"], state["slopes"]
+    slope = jnp.mean(slopes)
+    se_value = jnp.std(values, ddof=1) / jnp.sqrt(num_contexts)
+    beta = jnp.exp(state["t"])
+    converged = jnp.abs(state["step"]) <= tol
+    return beta, beta * se_value / jnp.abs(slope), jnp.mean(values), slope, state["it"], converged
+
+
+def find_critical_beta(
+    law: AbstractLaw,
+    n: int,
+    key: PRNGKeyArray,
+    *,
+    level: float = 0.5,
+    num_contexts: int = 256,
+    criterion: str = "max_weight",
+    method: str = "auto",
+    head: int = DEFAULT_HEAD,
+    max_steps: int = 60,
+    dtype=None,
+) -> CriticalBeta:
+    """The critical inverse temperature ``beta*`` of ``n``-key contexts.
+
+    Criteria:
+
+    - ``"max_weight"``: ``E[max_i w_i](beta*) = level``.
+    - ``"entropy_curvature"``: the peak of ``d^2 E[H] / d(log beta)^2``, where
+      the entropy susceptibility ``chi = -dE[H]/d log beta`` falls fastest,
+      found as the root of the third derivative (``level`` is ignored). The
+      peak of ``chi`` itself is not used: for large ``n`` it is a plateau at
+      ``(d - 1) / 2`` (mean field: ``E[H] ~ log n - (d - 1)/2 log beta``) that
+      ends at the critical scale, so its maximum is ill-defined.
+
+    The ``num_contexts`` contexts are sampled once; the Monte Carlo curve is then
+    a smooth deterministic function of ``log beta`` and is solved by a
+    safeguarded Newton method (bracket by steps of at most ``e^2`` in ``beta``,
+    then Newton with bisection fallback), using the exact derivative from JAX
+    forward mode. The standard error uses the delta method.
+
+    Args:
+        law: the context law, e.g. ``UniformSphere(4)``.
+        n: keys per context, ``>= 2``.
+        key: a ``jax.random.key``.
+        level: target mean max weight, in ``(1/n, 1)``.
+        num_contexts: contexts, ``>= 2``.
+        criterion: ``"max_weight"`` or ``"entropy_curvature"``.
+        method: ``"auto"``, ``"dense"`` or ``"order-statistics"`` (see
+            :func:`mc_estimate`).
+        head: exact smallest gaps per context for order statistics.
+        max_steps: Newton/bisection step limit.
+        dtype: float dtype (default: JAX's default float).
+
+    Returns:
+        A :class:`CriticalBeta`.
+
+    Example:
+        >>> import jax
+        >>> crit = find_critical_beta(UniformSphere(3), 1000, jax.random.key(0), num_contexts=512)
+        >>> bool(crit.converged), bool(crit.stderr / crit.beta < 0.05)
+        (True, True)
+    """
+    n = check_int("n", n, minimum=2)
+    num_contexts = check_int("num_contexts", num_contexts, minimum=2)
+    head = check_int("head", head, minimum=2)
+    max_steps = check_int("max_steps", max_steps, minimum=1)
+    check_key("key", key)
+    check_choice("criterion", criterion, CRITERIA)
+    check_choice("method", method, METHODS)
+    level = check_open_unit("level", level)
+    if criterion == "max_weight" and level <= 1.0 / n:
+        raise ValueError(f"level must exceed 1/n = {1.0 / n:.3g} (the max weight at beta = 0), got {level}")
+    if not isinstance(law, AbstractLaw):
+        raise TypeError(f"law must be a context law such as UniformSphere(d), got {type(law).__name__}")
+    sampler = ContextSampler.make(law, n, method, head, dtype)
+    tol = float(max(1e-9, 100 * jnp.finfo(sampler.dtype).eps))
+    fn = _criterion_cached(criterion, level)
+    beta, stderr, value, slope, it, converged = _search(sampler, key, num_contexts, fn, tol, max_steps)
+    if criterion == "max_weight":
+        value = value + level
+    return CriticalBeta(beta, stderr, value, slope, it, converged, jnp.asarray(float(n), beta.dtype))
+
+
+_CRITERIA_CACHE: dict = {}
+
+
+def _criterion_cached(name: str, level: float) -> Callable:
+    # One function object per (criterion, level) so jit caches keyed on it hit.
+    key = (name, level if name == "max_weight" else None)
+    if key not in _CRITERIA_CACHE:
+        _CRITERIA_CACHE[key] = _criterion(name, level)
+    return _CRITERIA_CACHE[key]
+
+
+def critical_scan(
+    law: AbstractLaw,
+    ns: Sequence[int],
+    key: PRNGKeyArray,
+    *,
+    callback: Callable[[int, CriticalBeta], None] | None = None,
+    **kwargs,
+) -> CriticalBeta:
+    """:func:`find_critical_beta` over a grid of ``n`` (independent contexts per
+    ``n``, from ``jax.random.fold_in(key, i)``). Returns one :class:`CriticalBeta`
+    whose fields are arrays over ``ns``. ``callback(n, result)`` is called as
+    each point finishes (for progress and incremental output).
+
+    Example:
+        >>> import jax
+        >>> scan = critical_scan(UniformSphere(3), [100, 1000], jax.random.key(0), num_contexts=256)
+        >>> scan.beta.shape
+        (2,)
+    """
+    ns = list(ns)
+    if not ns:
+        raise ValueError("ns must hold at least one context size")
+    results = []
+    for i, n in enumerate(ns):
+        result = find_critical_beta(law, n, jax.random.fold_in(key, i), **kwargs)
+        jax.block_until_ready(result)
+        if callback is not None:
+            callback(n, result)
+        results.append(result)
+    return jax.tree.map(lambda *xs: jnp.stack(xs), *results)
+

@@ -1,0 +1,82 @@
+"""Power-law fits ``beta* = c n^p`` by (weighted) least squares in log–log."""
+
+import equinox as eqx
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, ArrayLike, Float
+
+
+class PowerLawFit(eqx.Module):
+    """``beta = prefactor * n^exponent`` fitted in log–log.
+
+    Attributes:
+        exponent: the slope ``p``.
+        exponent_stderr: its standard error.
+        prefactor: ``c``.
+        prefactor_stderr: its standard error (delta method from ``log c``).
+        chi2: the weighted residual sum of squares (``None`` without stderrs).
+        dof: degrees of freedom, ``len(ns) - 2``.
+    """
+
+    exponent: Float[Array, ""]
+    exponent_stderr: Float[Array, ""]
+    prefactor: Float[Array, ""]
+    prefactor_stderr: Float[Array, ""]
+    chi2: Float[Array, ""] | None
+    dof: int = eqx.field(static=True)
+
+
+def fit_power_law(ns: ArrayLike, betas: ArrayLike, stderrs: ArrayLike | None = None) -> PowerLawFit:
+    """Fit ``log beta = log c + p log n``.
+
+    With ``stderrs`` (of ``beta``) the fit is weighted by ``1 / sigma_i^2`` with
+    ``sigma_i = stderr_i / beta_i`` (the standard error of ``log beta_i``) and the
+    parameter errors are the usual ``(X^T W X)^{-1}`` from those known errors;
+    ``chi2`` tells whether the power law describes the points within them
+    (``chi2 ~ dof``). Without stderrs it is ordinary least squares with errors
+    from the residual scatter (needs at least three points).
+
+    Example:
+        >>> fit = fit_power_law([1e2, 1e3, 1e4], [10.0, 46.4, 215.4])
+        >>> round(float(fit.exponent), 3)
+        0.667
+    """
+    x = np.log(np.asarray(ns, dtype=np.float64))
+    y = np.asarray(betas, dtype=np.float64)
+    if x.ndim != 1 or y.shape != x.shape:
+        raise ValueError(f"ns and betas must be 1-D of equal length, got shapes {x.shape} and {y.shape}")
+    if x.size < 2:
+        raise ValueError(f"need at least two points to fit a power law, got {x.size}")
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y)) and np.all(y > 0)):
+        raise ValueError("ns and betas must be finite and > 0")
+    if np.ptp(x) == 0:
+        raise ValueError("ns must hold at least two distinct values")
+    y = np.log(y)
+    design = np.stack([np.ones_like(x), x], axis=1)
+    if stderrs is not None:
+        rel = np.asarray(stderrs, dtype=np.float64) / np.exp(y)
+        if rel.shape != x.shape or not np.all(np.isfinite(rel)) or np.any(rel <= 0):
+            raise ValueError("stderrs must be finite, > 0 and one per point")
+        w = 1.0 / rel**2
+    else:
+        if x.size < 3:
+            raise ValueError("an unweighted fit needs at least three points for an error estimate")
+        w = np.ones_like(x)
+    normal = design.T @ (w[:, None] * design)
+    cov = np.linalg.inv(normal)
+    params = cov @ (design.T @ (w * y))
+    resid = y - design @ params
+    dof = x.size - 2
+    chi2 = float(np.sum(w * resid**2))
+    if stderrs is None:
+        cov = cov * chi2 / dof
+    log_c, p = params
+    c = float(np.exp(log_c))
+    return PowerLawFit(
+        exponent=jnp.asarray(p),
+        exponent_stderr=jnp.asarray(np.sqrt(cov[1, 1])),
+        prefactor=jnp.asarray(c),
+        prefactor_stderr=jnp.asarray(c * np.sqrt(cov[0, 0])),
+        chi2=None if stderrs is None else jnp.asarray(chi2),
+        dof=dof,
+    )

@@ -1,0 +1,45 @@
+"""Figures (matplotlib is imported lazily; it is the optional ``plot`` extra)."""
+
+from pathlib import Path
+
+import numpy as np
+
+
+def plot_critical(payload: dict, path: Path) -> None:
+    """``beta*`` against ``n`` on log–log axes, per ``d``: the measured points with
+    error bars, the fitted power law, and a line of the theory slope ``2/(d-1)``
+    through the fit at the geometric-mean ``n``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=120)
+    fits = {f["d"]: f for f in payload["fits"]}
+    for i, d in enumerate(sorted({r["d"] for r in payload["results"]})):
+        rows = [r for r in payload["results"] if r["d"] == d]
+        n = np.array([r["n"] for r in rows], float)
+        beta = np.array([r["beta"] for r in rows], float)
+        se = np.array([r["stderr"] for r in rows], float)
+        color = f"C{i}"
+        ax.errorbar(n, beta, yerr=se, fmt="o", color=color, capsize=3, label=f"d = {d}")
+        if d in fits:
+            fit = fits[d]
+            grid = np.geomspace(n.min(), n.max(), 50)
+            ax.plot(grid, fit["prefactor"] * grid ** fit["exponent"], "-", color=color, lw=1,
+                    label=f"fit p = {fit['exponent']:.3f} ± {fit['exponent_stderr']:.3f}")
+            anchor = np.exp(np.mean(np.log(n)))
+            through = fit["prefactor"] * anchor ** fit["exponent"]
+            ax.plot(grid, through * (grid / anchor) ** fit["theory_exponent"], ":", color=color, lw=2,
+                    label=f"slope 2/(d-1) = {fit['theory_exponent']:.3f}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("context size n")
+    ax.set_ylabel(r"critical inverse temperature $\beta^*$")
+    level = payload["config"].get("level")
+    ax.set_title(rf"$\beta^*(n)$ with E[max weight] = {level}" if level is not None else r"$\beta^*(n)$")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

@@ -1,0 +1,72 @@
+"""Eager argument checks: concrete Python values are validated at call time with
+messages that name the argument and the allowed range; traced values pass
+through (the caller is inside ``jit``/``grad``/``vmap``)."""
+
+import math
+import numbers
+
+import jax
+import numpy as np
+
+
+def concrete(x):
+    """``x`` as a NumPy array when it is concrete, ``None`` when it is traced."""
+    if isinstance(x, jax.core.Tracer):
+        return None
+    try:
+        return np.asarray(x)
+    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
+        return None
+
+
+def check_int(name: str, value, *, minimum: int) -> int:
+    """``value`` as an ``int >= minimum``; integral floats like ``1e5`` are accepted."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real | np.ndarray):
+        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if isinstance(value, np.ndarray) and value.ndim != 0:
+        raise TypeError(f"{name} must be a scalar integer, got an array of shape {value.shape}")
+    as_float = float(value)
+    if not math.isfinite(as_float) or as_float != int(as_float):
+        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if as_float < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {int(as_float)}")
+    return int(as_float)
+
+
+def check_beta(name: str, beta) -> None:
+    """``beta`` must be finite and ``>= 0`` (checked elementwise when concrete)."""
+    value = concrete(beta)
+    if value is None:
+        return
+    if not np.issubdtype(value.dtype, np.number) or np.issubdtype(value.dtype, np.complexfloating):
+        raise TypeError(f"{name} must be a real number, got dtype {value.dtype}")
+    if not np.all(np.isfinite(value)) or np.any(value < 0):
+        raise ValueError(f"{name} must be finite and >= 0, got {value}")
+
+
+def check_open_unit(name: str, value) -> float:
+    """A float in the open interval (0, 1)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a float in (0, 1), got {value!r}")
+    if not 0.0 < float(value) < 1.0:
+        raise ValueError(f"{name} must be in the open interval (0, 1), got {value}")
+    return float(value)
+
+
+def check_choice(name: str, value, choices) -> str:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+    return value
+
+
+def check_key(name: str, key) -> None:
+    """A typed or raw PRNG key (a single one, not a batch)."""
+    if isinstance(key, jax.core.Tracer):
+        return
+    if not isinstance(key, jax.Array):
+        raise TypeError(f"{name} must be a PRNG key from jax.random.key(seed), got {type(key).__name__}")
+    if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
+        if key.shape != ():
+            raise ValueError(f"{name} must be a single PRNG key, got a batch of shape {key.shape}")
+    elif key.shape != (2,) or key.dtype != np.uint32:
+        raise TypeError(f"{name} must be a PRNG key from jax.random.key(seed), got an array {key.dtype}{list(key.shape)}")

@@ -1,0 +1,222 @@
+"""The ``lattn`` command line. JAX is imported inside commands so ``--help`` is fast."""
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2, no usage dump
+        raise _UsageError(message)
+
+
+def _count(text: str) -> int:
+    """An integer count that may be written like ``1e5``."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer such as 1000 or 1e5, got {text!r}") from None
+    if not math.isfinite(value) or value != int(value):
+        raise argparse.ArgumentTypeError(f"expected an integer such as 1000 or 1e5, got {text!r}")
+    return int(value)
+
+
+def _writable(text: str) -> Path:
+    path = Path(text)
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise argparse.ArgumentTypeError(f"directory {str(parent)!r} does not exist")
+    if not os.access(parent, os.W_OK) or path.is_dir():
+        raise argparse.ArgumentTypeError(f"cannot write {text!r}")
+    return path
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = _Parser(prog="lattn", description="The long-context limit of softmax attention, measured.")
+    parser.add_argument("--version", action="version", version=f"lattn-jax {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    crit = sub.add_parser(
+        "critical",
+        help="measure beta*(n) and fit its exponent against 2/(d-1)",
+        description=(
+            "For each dimension d and context size n, find beta* where E[max attention weight] = level "
+            "over random contexts of n uniform keys on S^{d-1}, re-check E[max weight] at beta* on fresh "
+            "contexts, and fit beta* ~ c n^p against the theory p = 2/(d-1)."
+        ),
+    )
+    crit.add_argument("--dim", type=_count, nargs="+", default=[3, 4, 6], metavar="D", help="dimensions d >= 2 (default: 3 4 6)")
+    crit.add_argument(
+        "--n", type=_count, nargs="+", default=[100, 1000, 10000, 100000], metavar="N",
+        help="context sizes n >= 2, e.g. 1e3 (default: 1e2 1e3 1e4 1e5)",
+    )
+    crit.add_argument("--level", type=float, default=0.5, help="target E[max weight], in (1/n, 1) (default: 0.5)")
+    crit.add_argument("--contexts", type=_count, default=8192, help="contexts for the search (default: 8192)")
+    crit.add_argument(
+        "--check-contexts", type=_count, default=2048, help="fresh contexts for the re-check at beta* (default: 2048)"
+    )
+    crit.add_argument("--criterion", choices=["max_weight", "entropy_curvature"], default="max_weight",
+                      help="what defines beta* (default: max_weight)")
+    crit.add_argument("--method", choices=["auto", "dense", "order-statistics"], default="auto",
+                      help="how contexts are sampled (default: auto)")
+    crit.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    crit.add_argument("--x64", action="store_true", help="compute in float64")
+    crit.add_argument("--json", type=_writable, metavar="PATH", help="write results as JSON (updated after every point)")
+    crit.add_argument("--plot", type=_writable, metavar="PATH", help="write a PNG of beta* against n with the fits")
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 0
+        return _critical(args)
+    except _UsageError as err:
+        print(f"lattn: error: {err}", file=sys.stderr)
+        return 2
+    except (ValueError, TypeError) as err:
+        print(f"lattn: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("lattn: interrupted (finished points are in the --json file, if given)", file=sys.stderr)
+        return 130
+
+
+def _validate(args) -> None:
+    for d in args.dim:
+        if d < 2:
+            raise _UsageError(f"--dim must be >= 2, got {d}")
+    for n in args.n:
+        if n < 2:
+            raise _UsageError(f"--n must be >= 2, got {n}")
+    if not 0.0 < args.level < 1.0:
+        raise _UsageError(f"--level must be in (0, 1), got {args.level}")
+    if args.level <= 1.0 / min(args.n):
+        raise _UsageError(f"--level must exceed 1/n = {1 / min(args.n):.3g} for the smallest n, got {args.level}")
+    if args.contexts < 2 or args.check_contexts < 2:
+        raise _UsageError("--contexts and --check-contexts must be >= 2")
+    if args.plot is not None:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise _UsageError("--plot needs matplotlib: pip install 'lattn-jax[plot]'") from None
+
+
+def _setup_jax(x64: bool):
+    import jax
+
+    cache = os.environ.get("LATTN_JAX_CACHE", str(Path.home() / ".cache" / "lattn-jax" / "xla"))
+    if cache:
+        jax.config.update("jax_compilation_cache_dir", cache)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+    if x64:
+        jax.config.update("jax_enable_x64", True)
+    return jax
+
+
+def _write_json(path: Path, payload: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2) + "\n")
+    os.replace(tmp, path)  # atomic: an interrupted run leaves the last complete file
+
+
+def _fit_record(d: int, rows: list[dict], theory: float) -> dict | None:
+    from ._fit import fit_power_law
+
+    if len(rows) < 2:
+        return None
+    fit = fit_power_law([r["n"] for r in rows], [r["beta"] for r in rows], [r["stderr"] for r in rows])
+    exponent, se = float(fit.exponent), float(fit.exponent_stderr)
+    return {
+        "d": d,
+        "exponent": exponent,
+        "exponent_stderr": se,
+        "theory_exponent": theory,
+        "z": (exponent - theory) / se,
+        "prefactor": float(fit.prefactor),
+        "prefactor_stderr": float(fit.prefactor_stderr),
+        "chi2": float(fit.chi2),
+        "dof": fit.dof,
+    }
+
+
+def _critical(args) -> int:
+    _validate(args)
+    jax = _setup_jax(args.x64)
+    from ._critical import find_critical_beta
+    from ._estimators import mc_estimate
+    from ._laws import UniformSphere
+    from ._observables import max_weight
+    from .theory import critical_exponent
+
+    ns = sorted(set(args.n))
+    config = {
+        "dims": args.dim, "ns": ns, "level": args.level, "contexts": args.contexts,
+        "check_contexts": args.check_contexts, "criterion": args.criterion, "method": args.method,
+        "seed": args.seed, "x64": args.x64, "law": "uniform",
+    }
+    payload = {"schema_version": SCHEMA_VERSION, "config": config, "results": [], "fits": []}
+    base = jax.random.key(args.seed)
+    start = time.perf_counter()
+    for d in args.dim:
+        law = UniformSphere(d)
+        theory = critical_exponent(d)
+        print(f"\nd = {d}: beta* where E[max weight] = {args.level}"
+              if args.criterion == "max_weight" else f"\nd = {d}: beta* at the peak of d2E[H]/dlog(beta)2")
+        print(f"{'n':>9} {'beta*':>11} {'± stderr':>10} {'rel':>6} {'E[max w] at beta*':>19} {'± stderr':>8} {'z':>6} {'iters':>5}")
+        rows = []
+        for n in ns:
+            k_search, k_check = jax.random.split(jax.random.fold_in(jax.random.fold_in(base, d), n % (2**31)))
+            crit = find_critical_beta(law, n, k_search, level=args.level, num_contexts=args.contexts,
+                                      criterion=args.criterion, method=args.method)
+            check = mc_estimate(max_weight, law, n, crit.beta, k_check, args.check_contexts, method=args.method)
+            beta, se = float(crit.beta), float(crit.stderr)
+            check_mean, check_se = float(check.mean), float(check.stderr)
+            # The search's own noise moves beta*, and so the check, by ~ slope * se(log beta*).
+            search_se = abs(float(crit.slope)) * se / beta if args.criterion == "max_weight" else 0.0
+            z = (check_mean - args.level) / math.hypot(check_se, search_se)
+            row = {"d": d, "n": n, "beta": beta, "stderr": se, "iterations": int(crit.iterations),
+                   "converged": bool(crit.converged), "check_max_weight": check_mean, "check_stderr": check_se,
+                   "check_z": z if args.criterion == "max_weight" else None}
+            rows.append(row)
+            payload["results"].append(row)
+            z_text = f"{z:6.2f}" if args.criterion == "max_weight" else f"{'':>6}"
+            flag = "" if row["converged"] else "  (not converged)"
+            print(f"{n:>9} {beta:>11.5g} {se:>10.3g} {se / beta:>6.2%} {check_mean:>19.4f} {check_se:>8.4f} {z_text} "
+                  f"{row['iterations']:>5}{flag}", flush=True)
+            if args.json:
+                _write_json(args.json, payload)
+        fit = _fit_record(d, rows, theory)
+        if fit is not None:
+            payload["fits"].append(fit)
+            print(f"fit: beta* = {fit['prefactor']:.4g} n^p with p = {fit['exponent']:.4f} ± {fit['exponent_stderr']:.4f}"
+                  f"   theory 2/(d-1) = {theory:.4f}   (z = {fit['z']:+.2f}, chi2/dof = {fit['chi2']:.1f}/{fit['dof']})")
+        if args.json:
+            _write_json(args.json, payload)
+    print(f"\n{time.perf_counter() - start:.1f} s", file=sys.stderr)
+    if args.plot:
+        from ._plot import plot_critical
+
+        plot_critical(payload, args.plot)
+        print(f"plot written to {args.plot}", file=sys.stderr)
+    if args.json:
+        print(f"results written to {args.json}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
