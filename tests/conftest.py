@@ -1,0 +1,31 @@
+import jax
+import numpy as np
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _strict_promotion():
+    with jax.numpy_dtype_promotion("strict"):
+        yield
+
+
+@pytest.fixture
+def key():
+    return jax.random.key(20261129)
+
+
+@pytest.fixture
+def x64():
+    with jax.enable_x64(True):
+        yield
+
+
+def rtol(dtype) -> float:
+    """Relative tolerance for float round-off in a computation of modest depth."""
+    return {np.dtype("float32"): 2e-5, np.dtype("float64"): 1e-12}[np.dtype(dtype)]
+
+
+def assert_z(value, expected, stderr, bound=4.0):
+    """``value`` within ``bound`` reported standard errors of ``expected``."""
+    z = (float(value) - float(expected)) / float(stderr)
+    assert abs(z) < bound, f"|z| = {abs(z):.2f} >= {bound}: {float(value)} vs {float(expected)} ± {float(stderr)}"

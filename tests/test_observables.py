@@ -1,0 +1,125 @@
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from lattn_jax import (
+    UniformSphere,
+    effective_size,
+    entropy,
+    max_weight,
+    participation_ratio,
+    top_k_mass,
+)
+
+OBSERVABLES = [entropy, max_weight, functools.partial(top_k_mass, k=3), effective_size, participation_ratio]
+
+
+def _reference(name, q, keys, beta):
+    keys = np.asarray(keys, np.float64)
+    keys = keys / np.linalg.norm(keys, axis=1, keepdims=True)  # exact unit keys
+    s = keys @ np.asarray(q, np.float64)
+    logits = beta * s
+    logw = logits - logits.max()
+    logw -= np.log(np.exp(logw).sum())
+    w = np.exp(logw)
+    return {
+        "entropy": -(w * logw).sum(),
+        "max_weight": w.max(),
+        "top_k_mass": np.sort(w)[-3:].sum(),
+        "effective_size": np.exp(-(w * logw).sum()),
+        "participation_ratio": 1.0 / (w**2).sum(),
+    }[name]
+
+
+def _name(f):
+    return (f.func if isinstance(f, functools.partial) else f).__name__
+
+
+@pytest.mark.parametrize("observable", OBSERVABLES, ids=_name)
+@pytest.mark.parametrize("transform", [lambda f: f, jax.jit], ids=["eager", "jit"])
+@pytest.mark.parametrize("beta", [0.0, 3.0, 100.0, 3000.0])
+def test_against_float64_brute_force(key, observable, transform, beta):
+    law = UniformSphere(4)
+    keys = law.sample(key, 2000)
+    got = transform(observable)(law.query(), keys, beta)
+    assert got.shape == ()
+    expected = _reference(_name(observable), law.query(), keys, beta)
+    assert float(got) == pytest.approx(expected, rel=2e-4, abs=1e-6)
+
+
+@pytest.mark.parametrize("observable", OBSERVABLES, ids=_name)
+def test_beta_derivatives_match_finite_differences(key, observable, x64):
+    law = UniformSphere(3)
+    keys = law.sample(key, 300, jnp.float64)
+    q = law.query(jnp.float64)
+
+    def f(b):
+        return observable(q, keys, b)
+
+    beta, h = 40.0, 1e-4
+    central = (f(beta + h) - f(beta - h)) / (2 * h)
+    assert float(jax.grad(f)(beta)) == pytest.approx(float(central), rel=1e-6, abs=1e-10)
+    h2 = 1e-2
+    second = (f(beta + h2) - 2 * f(beta) + f(beta - h2)) / h2**2
+    assert float(jax.hessian(f)(beta)) == pytest.approx(float(second), rel=1e-5, abs=1e-10)
+    _, tangent = jax.jvp(f, (beta,), (1.0,))
+    assert float(tangent) == pytest.approx(float(central), rel=1e-6, abs=1e-10)
+    third = jax.jit(jax.grad(jax.grad(jax.grad(f))))(beta)
+    assert np.isfinite(float(third))
+
+
+@pytest.mark.parametrize("beta", [0.5, 20.0, 500.0])
+def test_entropy_derivative_identity(key, beta):
+    """dH/dbeta = -beta Var_w(<q, k>) on one context, to float tolerance."""
+    law = UniformSphere(5)
+    keys = law.sample(key, 1000)
+    q = law.query()
+    dh = jax.grad(lambda b: entropy(q, keys, b))(beta)
+    unit = np.asarray(keys, np.float64) / np.linalg.norm(np.asarray(keys, np.float64), axis=1, keepdims=True)
+    s = unit @ np.asarray(q, np.float64)
+    w = np.exp(beta * (s - s.max()))
+    w /= w.sum()
+    var = (w * s**2).sum() - (w * s).sum() ** 2
+    assert float(dh) == pytest.approx(-beta * var, rel=1e-3, abs=1e-7)
+
+
+def test_float32_at_critical_scale_d3_n1e6(key, x64):
+    """d = 3, n = 1e6, beta ~ beta* ~ 0.4 n: float32 agrees with float64."""
+    law = UniformSphere(3)
+    keys64 = law.sample(key, 1_000_000, jnp.float64)
+    keys32 = keys64.astype(jnp.float32)
+    q64, q32 = law.query(jnp.float64), law.query(jnp.float32)
+    for beta in [1e5, 4e5, 2e6]:
+        for observable in [entropy, max_weight, participation_ratio]:
+            lo = observable(q32, keys32, jnp.float32(beta))
+            hi = observable(q64, keys64, beta)
+            assert lo.dtype == jnp.float32
+            assert float(lo) == pytest.approx(float(hi), rel=1e-4, abs=1e-5)
+        d32 = jax.grad(lambda b: max_weight(q32, keys32, b))(jnp.float32(beta))
+        d64 = jax.grad(lambda b: max_weight(q64, keys64, b))(beta)
+        assert float(d32) == pytest.approx(float(d64), rel=1e-3, abs=1e-12)
+
+
+def test_float32_at_beta_1e9():
+    """Keys within 6e-5 rad of q and beta = 1e9 (logits spread over ~1): float32
+    matches the exact float64 answer from gaps 1 - cos(angle)."""
+    angles = np.random.default_rng(0).uniform(0, 6e-5, size=200)
+    keys = jnp.asarray(np.stack([np.cos(angles), np.sin(angles)], axis=1), jnp.float32)
+    q = jnp.array([1.0, 0.0], jnp.float32)
+    g = 1 - np.cos(angles)
+    logw = -1e9 * (g - g.min())
+    logw -= np.log(np.exp(logw).sum())
+    expected = {entropy: -(np.exp(logw) * logw).sum(), max_weight: np.exp(logw).max()}
+    for observable, value in expected.items():
+        assert float(observable(q, keys, jnp.float32(1e9))) == pytest.approx(value, rel=1e-3, abs=1e-4)
+
+
+def test_top_k_bounds(key):
+    keys = UniformSphere(3).sample(key, 10)
+    q = jnp.array([1.0, 0.0, 0.0])
+    assert float(top_k_mass(q, keys, 2.0, k=10)) == pytest.approx(1.0, rel=1e-6)
+    with pytest.raises(ValueError, match="k must be an integer in"):
+        top_k_mass(q, keys, 2.0, k=11)
