@@ -21,8 +21,8 @@ Two methods:
   contexts; deep in the sub-critical regime (``0.1 beta*``) E[H] moves by up
   to ~5e-4 nats, so use ``method="dense"`` for exact values there.
 
-``"auto"`` takes order statistics when the law has a gap law and ``d <= 8``
-(or ``n <= K``, where it is exact), and dense otherwise.
+``"auto"`` takes order statistics when the law has a gap law and ``d <= 8``,
+and dense otherwise.
 """
 
 import equinox as eqx
@@ -44,7 +44,7 @@ _AUTO_MAX_DIM = 8
 def resolve_method(law: AbstractLaw, n: int, method: str, head: int) -> str:
     """The concrete method ``"auto"`` stands for (see the module docstring)."""
     if method == "auto":
-        fits = law.has_gap_law and (n <= head or law.dim <= _AUTO_MAX_DIM)
+        fits = law.has_gap_law and law.dim <= _AUTO_MAX_DIM
         return "order-statistics" if fits else "dense"
     if method == "order-statistics" and not law.has_gap_law:
         raise ValueError(f"method='order-statistics' needs a law with a closed-form gap law; {type(law).__name__} has none")
@@ -55,7 +55,9 @@ class ContextSampler(eqx.Module):
     """Draws one context's gap data from a key and builds its atoms at ``beta``.
 
     ``n`` is static for the dense method (it is a shape) and a traced scalar for
-    order statistics (one compilation serves every ``n > K``).
+    order statistics: rows always hold ``K`` entries, the ones past ``n`` (when
+    ``n < K``) padded and given zero multiplicity, so one compilation serves
+    every ``n``.
     """
 
     law: AbstractLaw
@@ -63,61 +65,70 @@ class ContextSampler(eqx.Module):
     method: str = eqx.field(static=True)
     head: int = eqx.field(static=True)
     dtype: jnp.dtype = eqx.field(static=True)
-    has_tail: bool = eqx.field(static=True)
 
     @staticmethod
     def make(law: AbstractLaw, n: int, method: str, head: int = DEFAULT_HEAD, dtype=None) -> "ContextSampler":
         method = resolve_method(law, n, method, head)
         dtype = jnp.dtype(dtype or default_float())
         if method == "dense":
-            return ContextSampler(law, n, method, n, dtype, False)
-        return ContextSampler(law, jnp.asarray(n, dtype), method, min(head, n), dtype, n > head)
+            return ContextSampler(law, n, method, n, dtype)
+        return ContextSampler(law, jnp.asarray(n, dtype), method, head, dtype)
 
     @property
     def row_size(self) -> int:
         return self.head if self.method == "order-statistics" else self.n
 
+    def _num_exact(self) -> Array:
+        return jnp.minimum(self.n, self.head).astype(jnp.int32)
+
     def sample(self, key: PRNGKeyArray) -> Float[Array, " m"]:
-        """One context's gap data: all gaps (dense) or the ``K`` smallest, ascending."""
+        """One context's gap data: all gaps (dense) or the ``min(n, K)`` smallest,
+        ascending (order statistics; padded with ``gap_max`` up to ``K``)."""
         if self.method == "dense":
             return self.law.sample_gaps(key, self.n, self.dtype)
         # All random bits in one draw (each threefry call costs compile time).
         u = jax.random.uniform(key, (self.head + 2 * _GAMMA_TRIES,), self.dtype, minval=jnp.finfo(self.dtype).tiny)
         spacings = -jnp.log(u[: self.head])
-        if self.has_tail:  # the sum of the other n - K + 1 spacings
-            rest = gamma_large(u[self.head :].reshape(2, _GAMMA_TRIES), self.n - self.head + 1.0)
-        else:
-            rest = -jnp.log(u[-1])
+        m = self._num_exact()
+        valid = jnp.arange(self.head, dtype=jnp.int32) < m
         partial = jnp.cumsum(spacings)
-        after = jnp.cumsum(spacings[::-1])[::-1] - spacings  # S_K - S_j
-        log_total = jnp.log(partial[-1] + rest)
+        s_m = partial[m - 1]
+        # U_(j) = S_j / S_{n+1}; S_{n+1} - S_m is a sum of n - m + 1 spacings.
+        rest = gamma_large(u[self.head :].reshape(2, _GAMMA_TRIES), self.n - m.astype(self.dtype) + 1.0)
+        log_total = jnp.log(s_m + rest)
         log_u = jnp.log(partial) - log_total
-        log_1mu = jnp.log(after + rest) - log_total
-        return self.law.gap_quantile(log_u, log_1mu)
+        log_1mu = jnp.log(jnp.where(valid, s_m - partial, 0.0) + rest) - log_total
+        gaps = self.law.gap_quantile(log_u, log_1mu)
+        return jnp.where(valid, gaps, self.law.gap_max)
 
     def atoms(self, row: Float[Array, " m"], beta: ArrayLike) -> Atoms:
         """The context's atoms at ``beta`` (the far keys' atoms depend on ``beta``)."""
-        if not self.has_tail:
+        if self.method == "dense":
             return Atoms(row)
-        g_k = row[-1]
+        head_counts = jnp.where(jnp.arange(self.head, dtype=jnp.int32) < self._num_exact(), 0.0, -jnp.inf).astype(row.dtype)
+        has_tail = self.n > self.head
+        g_k = jnp.where(has_tail, row[-1], 0.5 * self.law.gap_max)  # a safe stand-in without a tail
         beta_pos = jnp.maximum(beta, 1e-30)
         nodes, weights = legendre_unit(TAIL_NODES, row.dtype)
         span = -jnp.expm1(-beta_pos * (self.law.gap_max - g_k))  # 1 - e^{-T}
         t = -jnp.log1p(-nodes * span)
         tail_gaps = g_k + t / beta_pos
         _, log_sf = self.law.gap_log_cdf_pair(g_k)
-        log_tail_keys = jnp.log(self.n - self.head) - log_sf
+        log_tail_keys = jnp.log(jnp.maximum(self.n - self.head, 0.0)) - log_sf  # -inf without a tail
         log_counts = (
             jnp.log(span) - jnp.log(beta_pos) + jnp.log(weights) + self.law.gap_log_density(tail_gaps) + t + log_tail_keys
         )
         gaps = jnp.concatenate([row, tail_gaps])
-        head_counts = jnp.zeros_like(row)
         return Atoms(gaps, jnp.concatenate([head_counts, log_counts]), self.head)
 
 
 _BATCH_ELEMENTS = 2**22
 
 
-def batch_size(num_contexts: int, row_size: int) -> int:
-    """Contexts per vmapped chunk so a chunk holds about 4M gap values."""
-    return max(1, min(num_contexts, _BATCH_ELEMENTS // max(row_size, 1)))
+def batch_size(num_contexts: int, row_size: int, elements: int = _BATCH_ELEMENTS) -> int:
+    """Contexts per vmapped chunk so a chunk holds about ``elements`` gap values;
+    a divisor of ``num_contexts`` when one is close, so ``lax.map`` needs no
+    separately compiled remainder chunk."""
+    limit = max(1, min(num_contexts, elements // max(row_size, 1)))
+    divisor = max(d for d in range(1, limit + 1) if num_contexts % d == 0)
+    return divisor if 4 * divisor >= limit else limit

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ._contexts import DEFAULT_HEAD, METHODS, ContextSampler
+from ._contexts import DEFAULT_HEAD, METHODS, ContextSampler, batch_size
 from ._estimators import context_values
 from ._laws import AbstractLaw
 from ._observables import _entropy, _max_weight
@@ -16,6 +16,7 @@ from ._validation import check_choice, check_int, check_key, check_open_unit
 
 CRITERIA = ("max_weight", "entropy_curvature")
 _PRESAMPLE_ELEMENTS = 2**26
+_SAMPLE_ELEMENTS = 2**18  # gaps per sampling chunk: the quantile's loops stay in cache
 
 
 class CriticalBeta(eqx.Module):
@@ -70,7 +71,8 @@ def _criterion(name: str, level: float) -> Callable:
 def _search(sampler, key, num_contexts, criterion, tol, max_steps):
     keys = jax.random.split(key, num_contexts)
     presample = num_contexts * sampler.row_size <= _PRESAMPLE_ELEMENTS
-    rows = jax.vmap(sampler.sample)(keys) if presample else None
+    chunk = batch_size(num_contexts, sampler.row_size, _SAMPLE_ELEMENTS)
+    rows = jax.lax.map(sampler.sample, keys, batch_size=chunk) if presample else None
 
     def values_and_slopes(t):
         def one(row, t_):

@@ -53,8 +53,8 @@ def _participation_ratio(atoms: Atoms, beta: ArrayLike) -> Array:
 
 
 def _top_k_mass(atoms: Atoms, beta: ArrayLike, k: int) -> Array:
-    lw, _ = _log_key_weights(atoms, beta)
-    head = lw if atoms.num_head is None else lw[: atoms.num_head]
+    lw, lc = _log_key_weights(atoms, beta)
+    head = (lw + lc) if atoms.num_head is None else (lw + lc)[: atoms.num_head]  # padding has lc = -inf
     if not 1 <= k <= head.shape[0]:
         raise ValueError(f"k must be an integer in [1, {head.shape[0]}] (keys available), got {k}")
     return jnp.exp(logsumexp(jax.lax.top_k(head, k)[0]))

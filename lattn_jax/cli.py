@@ -62,7 +62,7 @@ def _build_parser() -> argparse.ArgumentParser:
         help="context sizes n >= 2, e.g. 1e3 (default: 1e2 1e3 1e4 1e5)",
     )
     crit.add_argument("--level", type=float, default=0.5, help="target E[max weight], in (1/n, 1) (default: 0.5)")
-    crit.add_argument("--contexts", type=_count, default=8192, help="contexts for the search (default: 8192)")
+    crit.add_argument("--contexts", type=_count, default=4096, help="contexts for the search (default: 4096)")
     crit.add_argument(
         "--check-contexts", type=_count, default=2048, help="fresh contexts for the re-check at beta* (default: 2048)"
     )

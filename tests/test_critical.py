@@ -1,0 +1,144 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from conftest import assert_z
+
+from lattn_jax import (
+    UniformSphere,
+    critical_scan,
+    entropy,
+    find_critical_beta,
+    max_weight,
+    mc_estimate,
+)
+
+
+@pytest.mark.parametrize(("d", "n"), [(3, 1000), (4, 100_000), (6, 100_000)])
+def test_root_and_fresh_context_check(key, d, n):
+    """beta* solves the sample equation, and E[max weight] at beta* on fresh
+    contexts is the level within the combined error (check + search)."""
+    law = UniformSphere(d)
+    k_search, k_check = jax.random.split(key)
+    crit = find_critical_beta(law, n, k_search, num_contexts=4096)
+    assert bool(crit.converged)
+    assert float(crit.value) == pytest.approx(0.5, abs=1e-5)
+    # Same key and count: mc_estimate sees the very contexts the search solved on.
+    same = mc_estimate(max_weight, law, n, crit.beta, k_search, 4096)
+    assert float(same.mean) == pytest.approx(0.5, abs=1e-4)
+    fresh = mc_estimate(max_weight, law, n, crit.beta, k_check, 4096)
+    search_se = float(crit.slope) * float(crit.stderr / crit.beta)
+    assert_z(fresh.mean, 0.5, np.hypot(float(fresh.stderr), search_se))
+    assert float(crit.stderr / crit.beta) < 0.015
+
+
+def test_stderr_is_honest_across_seeds():
+    """The spread of beta* over 20 seeds matches the reported (delta-method) stderr within a factor 1.5."""
+    law = UniformSphere(4)
+    results = [find_critical_beta(law, 10_000, jax.random.key(100 + s), num_contexts=1024) for s in range(20)]
+    betas = np.array([float(r.beta) for r in results])
+    reported = np.mean([float(r.stderr) for r in results])
+    ratio = betas.std(ddof=1) / reported
+    assert 1 / 1.5 < ratio < 1.5, ratio
+
+
+def test_dense_and_order_statistics_agree(key):
+    law = UniformSphere(4)
+    k1, k2 = jax.random.split(key)
+    dense = find_critical_beta(law, 5000, k1, num_contexts=2048, method="dense")
+    fast = find_critical_beta(law, 5000, k2, num_contexts=2048, method="order-statistics")
+    assert_z(fast.beta, dense.beta, np.hypot(float(fast.stderr), float(dense.stderr)))
+
+
+@pytest.mark.slow
+def test_d4_n1e5_against_dense_brute_force(key, x64):
+    """Issue acceptance: for d = 4, n = 1e5, beta* from the default search agrees
+    with a float64 brute force over all n keys (E[max weight] at beta* from
+    dense contexts is the level). benchmarks/accuracy_d4.py does this with
+    8192 contexts: +1.3% ± 0.8%."""
+    law = UniformSphere(4)
+    k1, k2 = jax.random.split(key)
+    crit = find_critical_beta(law, 100_000, k1, num_contexts=8192)
+    brute = mc_estimate(max_weight, law, 100_000, crit.beta, k2, 768, method="dense", derivative=True)
+    search_se = float(crit.slope) * float(crit.stderr / crit.beta)
+    assert_z(brute.mean, 0.5, np.hypot(float(brute.stderr), search_se))
+    # the implied relative error of beta*: (E_dense[W](beta*) - level) / (dE/dlog beta)
+    implied = (float(brute.mean) - 0.5) / (float(brute.derivative) * float(crit.beta))
+    implied_se = float(brute.stderr) / (float(brute.derivative) * float(crit.beta))
+    assert abs(implied) < 0.03 + 2 * implied_se
+
+
+def test_entropy_curvature_criterion(key):
+    """The root is where d^2 E[H] / d(log beta)^2 peaks (checked on the same contexts)."""
+    law = UniformSphere(6)
+    crit = find_critical_beta(law, 20_000, key, num_contexts=1024, criterion="entropy_curvature")
+    assert bool(crit.converged)
+
+    def curvature(t):
+        def h(s):
+            return mc_estimate(entropy, law, 20_000, jnp.exp(s), key, 1024).mean
+
+        return jax.grad(jax.grad(h))(t)
+
+    t = jnp.log(crit.beta)
+    at, left, right = curvature(t), curvature(t - 0.3), curvature(t + 0.3)
+    assert float(at) > float(left) and float(at) > float(right)
+
+
+def test_jit_and_vmap_over_keys(key):
+    law = UniformSphere(3)
+    keys = jax.random.split(key, 3)
+    direct = np.array([float(find_critical_beta(law, 1000, k, num_contexts=256).beta) for k in keys])
+    vmapped = jax.vmap(lambda k: find_critical_beta(law, 1000, k, num_contexts=256).beta)(keys)
+    jitted = jax.jit(lambda k: find_critical_beta(law, 1000, k, num_contexts=256).beta)(keys[0])
+    np.testing.assert_allclose(vmapped, direct, rtol=1e-4)
+    assert float(jitted) == pytest.approx(direct[0], rel=1e-4)
+
+
+def test_float64(key, x64):
+    crit = find_critical_beta(UniformSphere(3), 1000, key, num_contexts=512)
+    assert crit.beta.dtype == jnp.float64 and bool(crit.converged)
+    assert float(crit.value) == pytest.approx(0.5, abs=1e-9)
+
+
+def test_level_moves_beta_monotonically(key):
+    law = UniformSphere(4)
+    betas = [float(find_critical_beta(law, 1000, key, level=lv, num_contexts=512).beta) for lv in (0.3, 0.5, 0.8)]
+    assert betas[0] < betas[1] < betas[2]
+
+
+def test_scan(key):
+    law = UniformSphere(3)
+    seen = []
+    scan = critical_scan(law, [100, 1000], key, num_contexts=256, callback=lambda n, r: seen.append(n))
+    assert scan.beta.shape == (2,) and seen == [100, 1000]
+    one = find_critical_beta(law, 1000, jax.random.fold_in(key, 1), num_contexts=256)
+    assert float(scan.beta[1]) == pytest.approx(float(one.beta), rel=1e-6)
+    np.testing.assert_array_equal(scan.n, [100, 1000])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        (dict(n=1), ValueError, "n must be an integer >= 2"),
+        (dict(level=0.0), ValueError, "level must be in the open interval"),
+        (dict(level=1.0), ValueError, "level must be in the open interval"),
+        (dict(level="half"), TypeError, "level must be a float"),
+        (dict(n=10, level=0.05), ValueError, "level must exceed 1/n"),
+        (dict(num_contexts=1), ValueError, "num_contexts must be an integer >= 2"),
+        (dict(criterion="peak"), ValueError, "criterion must be one of"),
+        (dict(method="magic"), ValueError, "method must be one of"),
+        (dict(law=3), TypeError, "law must be a context law"),
+        (dict(key=jax.random.split(jax.random.key(0), 2)), ValueError, "key must be a single PRNG key"),
+    ],
+)
+def test_bad_input(key, kwargs, error, match):
+    args = dict(law=UniformSphere(3), n=100, key=key)
+    args.update(kwargs)
+    with pytest.raises(error, match=match):
+        find_critical_beta(**args)
+
+
+def test_scan_needs_points(key):
+    with pytest.raises(ValueError, match="ns must hold at least one"):
+        critical_scan(UniformSphere(3), [], key)
