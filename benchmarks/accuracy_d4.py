@@ -35,8 +35,9 @@ def main():
     beta_fast, se_fast = float(fast.beta), float(fast.stderr)
     grid = beta_fast * np.exp(np.linspace(-0.06, 0.06, 7))
     t0 = time.perf_counter()
-    brute = mc_estimate(max_weight, law, args.n, jnp.asarray(grid), jax.random.key(2), args.contexts, method="dense",
-                        derivative=True)
+    brute = mc_estimate(
+        max_weight, law, args.n, jnp.asarray(grid), jax.random.key(2), args.contexts, method="dense", derivative=True
+    )
     t_brute = time.perf_counter() - t0
     mean = np.asarray(brute.mean)
     # Root of the brute-force curve (monotone in beta), interpolated in log beta.

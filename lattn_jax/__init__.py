@@ -11,13 +11,13 @@ from ._critical import CriticalBeta as CriticalBeta
 from ._critical import critical_scan as critical_scan
 from ._critical import find_critical_beta as find_critical_beta
 from ._estimators import Estimate as Estimate
+from ._estimators import mc_estimate as mc_estimate
 from ._fit import PowerLawFit as PowerLawFit
 from ._fit import fit_power_law as fit_power_law
-from ._estimators import mc_estimate as mc_estimate
 from ._laws import AbstractLaw as AbstractLaw
 from ._laws import UniformSphere as UniformSphere
-from ._observables import entropy as entropy
 from ._observables import effective_size as effective_size
+from ._observables import entropy as entropy
 from ._observables import max_weight as max_weight
 from ._observables import participation_ratio as participation_ratio
 from ._observables import top_k_mass as top_k_mass

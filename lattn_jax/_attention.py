@@ -58,7 +58,7 @@ def attention_output(
     q: Float[Array, " d"],
     keys: Float[Array, "n d"],
     beta: ArrayLike,
-    values: Float[Array, "n *dv"] | None = None,
+    values: Float[Array, " n *dv"] | None = None,
 ) -> Float[Array, " *dv"]:
     """Attention output ``sum_i w_i v_i``.
 

@@ -47,7 +47,9 @@ def resolve_method(law: AbstractLaw, n: int, method: str, head: int) -> str:
         fits = law.has_gap_law and law.dim <= _AUTO_MAX_DIM
         return "order-statistics" if fits else "dense"
     if method == "order-statistics" and not law.has_gap_law:
-        raise ValueError(f"method='order-statistics' needs a law with a closed-form gap law; {type(law).__name__} has none")
+        raise ValueError(
+            f"method='order-statistics' needs a law with a closed-form gap law; {type(law).__name__} has none"
+        )
     return method
 
 
@@ -105,7 +107,9 @@ class ContextSampler(eqx.Module):
         """The context's atoms at ``beta`` (the far keys' atoms depend on ``beta``)."""
         if self.method == "dense":
             return Atoms(row)
-        head_counts = jnp.where(jnp.arange(self.head, dtype=jnp.int32) < self._num_exact(), 0.0, -jnp.inf).astype(row.dtype)
+        head_counts = jnp.where(jnp.arange(self.head, dtype=jnp.int32) < self._num_exact(), 0.0, -jnp.inf).astype(
+            row.dtype
+        )
         has_tail = self.n > self.head
         g_k = jnp.where(has_tail, row[-1], 0.5 * self.law.gap_max)  # a safe stand-in without a tail
         beta_pos = jnp.maximum(beta, 1e-30)
@@ -116,7 +120,12 @@ class ContextSampler(eqx.Module):
         _, log_sf = self.law.gap_log_cdf_pair(g_k)
         log_tail_keys = jnp.log(jnp.maximum(self.n - self.head, 0.0)) - log_sf  # -inf without a tail
         log_counts = (
-            jnp.log(span) - jnp.log(beta_pos) + jnp.log(weights) + self.law.gap_log_density(tail_gaps) + t + log_tail_keys
+            jnp.log(span)
+            - jnp.log(beta_pos)
+            + jnp.log(weights)
+            + self.law.gap_log_density(tail_gaps)
+            + t
+            + log_tail_keys
         )
         gaps = jnp.concatenate([row, tail_gaps])
         return Atoms(gaps, jnp.concatenate([head_counts, log_counts]), self.head)

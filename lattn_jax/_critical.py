@@ -169,7 +169,8 @@ def find_critical_beta(
 
     Example:
         >>> import jax
-        >>> crit = find_critical_beta(UniformSphere(3), 1000, jax.random.key(0), num_contexts=512)
+        >>> import lattn_jax as lj
+        >>> crit = lj.find_critical_beta(lj.UniformSphere(3), 1000, jax.random.key(0), num_contexts=512)
         >>> bool(crit.converged), bool(crit.stderr / crit.beta < 0.05)
         (True, True)
     """
@@ -220,7 +221,8 @@ def critical_scan(
 
     Example:
         >>> import jax
-        >>> scan = critical_scan(UniformSphere(3), [100, 1000], jax.random.key(0), num_contexts=256)
+        >>> import lattn_jax as lj
+        >>> scan = lj.critical_scan(lj.UniformSphere(3), [100, 1000], jax.random.key(0), num_contexts=256)
         >>> scan.beta.shape
         (2,)
     """
@@ -235,4 +237,3 @@ def critical_scan(
             callback(n, result)
         results.append(result)
     return jax.tree.map(lambda *xs: jnp.stack(xs), *results)
-

@@ -45,7 +45,7 @@ def context_values(
     return jax.lax.map(lambda k: per_context(sampler.sample(k), beta), keys, batch_size=size)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _gap_function(kernel: Callable) -> Callable:
     def per_context(sampler, row, beta):
         return kernel(sampler.atoms(row, beta), beta)
@@ -90,7 +90,7 @@ class _KeyContexts(eqx.Module):
         return self.law.sample(key, self.n, self.dtype)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _key_function(observable: Callable) -> Callable:
     def per_context(sampler, keys, beta):
         return observable(sampler.law.query(keys.dtype), keys, beta)
@@ -142,7 +142,8 @@ def mc_estimate(
 
     Example:
         >>> import jax
-        >>> est = mc_estimate(max_weight, UniformSphere(3), 1000, 2000.0, jax.random.key(0), 512)
+        >>> import lattn_jax as lj
+        >>> est = lj.mc_estimate(lj.max_weight, lj.UniformSphere(3), 1000, 400.0, jax.random.key(0), 512)
         >>> bool(0.4 < est.mean < 0.7), bool(est.stderr < 0.02)
         (True, True)
     """

@@ -151,7 +151,7 @@ def atoms_kernel(observable: Callable) -> Callable | None:
     return _KERNELS.get(observable)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _bind(kernel: Callable, keywords: tuple) -> Callable:
     # One object per (kernel, keywords), so jit caches keyed on it hit.
     return functools.partial(kernel, **dict(keywords))

@@ -26,12 +26,24 @@ def plot_critical(payload: dict, path: Path) -> None:
         if d in fits:
             fit = fits[d]
             grid = np.geomspace(n.min(), n.max(), 50)
-            ax.plot(grid, fit["prefactor"] * grid ** fit["exponent"], "-", color=color, lw=1,
-                    label=f"fit p = {fit['exponent']:.3f} ± {fit['exponent_stderr']:.3f}")
+            ax.plot(
+                grid,
+                fit["prefactor"] * grid ** fit["exponent"],
+                "-",
+                color=color,
+                lw=1,
+                label=f"fit p = {fit['exponent']:.3f} ± {fit['exponent_stderr']:.3f}",
+            )
             anchor = np.exp(np.mean(np.log(n)))
             through = fit["prefactor"] * anchor ** fit["exponent"]
-            ax.plot(grid, through * (grid / anchor) ** fit["theory_exponent"], ":", color=color, lw=2,
-                    label=f"slope 2/(d-1) = {fit['theory_exponent']:.3f}")
+            ax.plot(
+                grid,
+                through * (grid / anchor) ** fit["theory_exponent"],
+                ":",
+                color=color,
+                lw=2,
+                label=f"slope 2/(d-1) = {fit['theory_exponent']:.3f}",
+            )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("context size n")

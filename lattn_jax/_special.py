@@ -40,7 +40,7 @@ def log_betainc_lower(a: ArrayLike, b: ArrayLike, x: Float[Array, "*batch"]) -> 
     Example:
         >>> import jax.numpy as jnp
         >>> round(float(log_betainc_lower(2.5, 2.5, jnp.asarray(1e-20))), 3)
-        -113.434
+        -113.437
     """
     x = jnp.asarray(x)
     log_prefactor = a * jnp.log(x) + b * jnp.log1p(-x) - jnp.log(a) - betaln(a, b)

@@ -69,4 +69,6 @@ def check_key(name: str, key) -> None:
         if key.shape != ():
             raise ValueError(f"{name} must be a single PRNG key, got a batch of shape {key.shape}")
     elif key.shape != (2,) or key.dtype != np.uint32:
-        raise TypeError(f"{name} must be a PRNG key from jax.random.key(seed), got an array {key.dtype}{list(key.shape)}")
+        raise TypeError(
+            f"{name} must be a PRNG key from jax.random.key(seed), got an array {key.dtype}{list(key.shape)}"
+        )

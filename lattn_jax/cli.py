@@ -56,9 +56,15 @@ def _build_parser() -> argparse.ArgumentParser:
             "contexts, and fit beta* ~ c n^p against the theory p = 2/(d-1)."
         ),
     )
-    crit.add_argument("--dim", type=_count, nargs="+", default=[3, 4, 6], metavar="D", help="dimensions d >= 2 (default: 3 4 6)")
     crit.add_argument(
-        "--n", type=_count, nargs="+", default=[100, 1000, 10000, 100000], metavar="N",
+        "--dim", type=_count, nargs="+", default=[3, 4, 6], metavar="D", help="dimensions d >= 2 (default: 3 4 6)"
+    )
+    crit.add_argument(
+        "--n",
+        type=_count,
+        nargs="+",
+        default=[100, 1000, 10000, 100000],
+        metavar="N",
         help="context sizes n >= 2, e.g. 1e3 (default: 1e2 1e3 1e4 1e5)",
     )
     crit.add_argument("--level", type=float, default=0.5, help="target E[max weight], in (1/n, 1) (default: 0.5)")
@@ -66,13 +72,23 @@ def _build_parser() -> argparse.ArgumentParser:
     crit.add_argument(
         "--check-contexts", type=_count, default=2048, help="fresh contexts for the re-check at beta* (default: 2048)"
     )
-    crit.add_argument("--criterion", choices=["max_weight", "entropy_curvature"], default="max_weight",
-                      help="what defines beta* (default: max_weight)")
-    crit.add_argument("--method", choices=["auto", "dense", "order-statistics"], default="auto",
-                      help="how contexts are sampled (default: auto)")
+    crit.add_argument(
+        "--criterion",
+        choices=["max_weight", "entropy_curvature"],
+        default="max_weight",
+        help="what defines beta* (default: max_weight)",
+    )
+    crit.add_argument(
+        "--method",
+        choices=["auto", "dense", "order-statistics"],
+        default="auto",
+        help="how contexts are sampled (default: auto)",
+    )
     crit.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     crit.add_argument("--x64", action="store_true", help="compute in float64")
-    crit.add_argument("--json", type=_writable, metavar="PATH", help="write results as JSON (updated after every point)")
+    crit.add_argument(
+        "--json", type=_writable, metavar="PATH", help="write results as JSON (updated after every point)"
+    )
     crit.add_argument("--plot", type=_writable, metavar="PATH", help="write a PNG of beta* against n with the fits")
     return parser
 
@@ -165,9 +181,16 @@ def _critical(args) -> int:
 
     ns = sorted(set(args.n))
     config = {
-        "dims": args.dim, "ns": ns, "level": args.level, "contexts": args.contexts,
-        "check_contexts": args.check_contexts, "criterion": args.criterion, "method": args.method,
-        "seed": args.seed, "x64": args.x64, "law": "uniform",
+        "dims": args.dim,
+        "ns": ns,
+        "level": args.level,
+        "contexts": args.contexts,
+        "check_contexts": args.check_contexts,
+        "criterion": args.criterion,
+        "method": args.method,
+        "seed": args.seed,
+        "x64": args.x64,
+        "law": "uniform",
     }
     payload = {"schema_version": SCHEMA_VERSION, "config": config, "results": [], "fits": []}
     base = jax.random.key(args.seed)
@@ -175,36 +198,61 @@ def _critical(args) -> int:
     for d in args.dim:
         law = UniformSphere(d)
         theory = critical_exponent(d)
-        print(f"\nd = {d}: beta* where E[max weight] = {args.level}"
-              if args.criterion == "max_weight" else f"\nd = {d}: beta* at the peak of d2E[H]/dlog(beta)2")
-        print(f"{'n':>9} {'beta*':>11} {'± stderr':>10} {'rel':>6} {'E[max w] at beta*':>19} {'± stderr':>8} {'z':>6} {'iters':>5}")
+        print(
+            f"\nd = {d}: beta* where E[max weight] = {args.level}"
+            if args.criterion == "max_weight"
+            else f"\nd = {d}: beta* at the peak of d2E[H]/dlog(beta)2"
+        )
+        header = ["n".rjust(9), "beta*".rjust(11), "± stderr".rjust(10), "rel".rjust(6)]
+        header += ["E[max w] at beta*".rjust(19), "± stderr".rjust(8), "z".rjust(6), "iters".rjust(5)]
+        print(" ".join(header))
         rows = []
         for n in ns:
             k_search, k_check = jax.random.split(jax.random.fold_in(jax.random.fold_in(base, d), n % (2**31)))
-            crit = find_critical_beta(law, n, k_search, level=args.level, num_contexts=args.contexts,
-                                      criterion=args.criterion, method=args.method)
+            crit = find_critical_beta(
+                law,
+                n,
+                k_search,
+                level=args.level,
+                num_contexts=args.contexts,
+                criterion=args.criterion,
+                method=args.method,
+            )
             check = mc_estimate(max_weight, law, n, crit.beta, k_check, args.check_contexts, method=args.method)
             beta, se = float(crit.beta), float(crit.stderr)
             check_mean, check_se = float(check.mean), float(check.stderr)
             # The search's own noise moves beta*, and so the check, by ~ slope * se(log beta*).
             search_se = abs(float(crit.slope)) * se / beta if args.criterion == "max_weight" else 0.0
             z = (check_mean - args.level) / math.hypot(check_se, search_se)
-            row = {"d": d, "n": n, "beta": beta, "stderr": se, "iterations": int(crit.iterations),
-                   "converged": bool(crit.converged), "check_max_weight": check_mean, "check_stderr": check_se,
-                   "check_z": z if args.criterion == "max_weight" else None}
+            row = {
+                "d": d,
+                "n": n,
+                "beta": beta,
+                "stderr": se,
+                "iterations": int(crit.iterations),
+                "converged": bool(crit.converged),
+                "check_max_weight": check_mean,
+                "check_stderr": check_se,
+                "check_z": z if args.criterion == "max_weight" else None,
+            }
             rows.append(row)
             payload["results"].append(row)
             z_text = f"{z:6.2f}" if args.criterion == "max_weight" else f"{'':>6}"
             flag = "" if row["converged"] else "  (not converged)"
-            print(f"{n:>9} {beta:>11.5g} {se:>10.3g} {se / beta:>6.2%} {check_mean:>19.4f} {check_se:>8.4f} {z_text} "
-                  f"{row['iterations']:>5}{flag}", flush=True)
+            print(
+                f"{n:>9} {beta:>11.5g} {se:>10.3g} {se / beta:>6.2%} {check_mean:>19.4f} {check_se:>8.4f} {z_text} "
+                f"{row['iterations']:>5}{flag}",
+                flush=True,
+            )
             if args.json:
                 _write_json(args.json, payload)
         fit = _fit_record(d, rows, theory)
         if fit is not None:
             payload["fits"].append(fit)
-            print(f"fit: beta* = {fit['prefactor']:.4g} n^p with p = {fit['exponent']:.4f} ± {fit['exponent_stderr']:.4f}"
-                  f"   theory 2/(d-1) = {theory:.4f}   (z = {fit['z']:+.2f}, chi2/dof = {fit['chi2']:.1f}/{fit['dof']})")
+            print(
+                f"fit: beta* = {fit['prefactor']:.4g} n^p with p = {fit['exponent']:.4f} ± {fit['exponent_stderr']:.4f}"
+                f"   theory 2/(d-1) = {theory:.4f}   (z = {fit['z']:+.2f}, chi2/dof = {fit['chi2']:.1f}/{fit['dof']})"
+            )
         if args.json:
             _write_json(args.json, payload)
     print(f"\n{time.perf_counter() - start:.1f} s", file=sys.stderr)

@@ -10,8 +10,25 @@ from lattn_jax.cli import main
 def test_critical_run_writes_json_and_plot(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("LATTN_JAX_CACHE", str(tmp_path / "xla-cache"))
     out, png = tmp_path / "run.json", tmp_path / "run.png"
-    rc = main(["critical", "--dim", "3", "--n", "1e2", "1e3", "1e4", "--contexts", "1024", "--check-contexts", "512",
-               "--json", str(out), "--plot", str(png)])
+    rc = main(
+        [
+            "critical",
+            "--dim",
+            "3",
+            "--n",
+            "1e2",
+            "1e3",
+            "1e4",
+            "--contexts",
+            "1024",
+            "--check-contexts",
+            "512",
+            "--json",
+            str(out),
+            "--plot",
+            str(png),
+        ]
+    )
     assert rc == 0
     text = capsys.readouterr().out
     assert "d = 3" in text and "theory 2/(d-1) = 1.0000" in text

@@ -1,9 +1,8 @@
 import numpy as np
 import pytest
 
-from lattn_jax import fit_power_law
+from lattn_jax import UniformSphere, fit_power_law
 from lattn_jax.theory import critical_exponent
-from lattn_jax import UniformSphere
 
 
 def test_exact_power_law():
