@@ -47,17 +47,6 @@ def log_betainc_lower(a: ArrayLike, b: ArrayLike, x: Float[Array, "*batch"]) -> 
     return log_prefactor + _log_series(a, b, x)
 
 
-def log_betainc(a: ArrayLike, b: ArrayLike, x: Float[Array, "*batch"]) -> Float[Array, "*batch"]:
-    """``log I_x(a, b)`` on ``(0, 1)``, accurate deep in the lower tail."""
-    x = jnp.asarray(x)
-    lower = x <= 0.5
-    x_low = jnp.where(lower, x, 0.25)
-    x_high = jnp.where(lower, 0.25, 1.0 - x)
-    from_low = log_betainc_lower(a, b, x_low)
-    from_high = jnp.log1p(-jnp.exp(log_betainc_lower(b, a, x_high)))
-    return jnp.where(lower, from_low, from_high)
-
-
 def symmetric_beta_quantile(
     a: ArrayLike, log_u: Float[Array, "*batch"], log_1mu: Float[Array, "*batch"]
 ) -> Float[Array, "*batch"]:
