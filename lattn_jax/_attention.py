@@ -14,6 +14,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
+from ._validation import check_beta
+
 
 def gaps(q: Float[Array, " d"], keys: Float[Array, "n d"]) -> Float[Array, " n"]:
     """The gaps ``1 - <q, k_i> = |q - k_i|^2 / 2`` of unit keys to a unit query.
@@ -35,6 +37,7 @@ def gaps(q: Float[Array, " d"], keys: Float[Array, "n d"]) -> Float[Array, " n"]
 
 def attention_logits(q: Float[Array, " d"], keys: Float[Array, "n d"], beta: ArrayLike) -> Float[Array, " n"]:
     """Log attention weights ``beta <q, k_i> - log Z`` (normalized), from gaps."""
+    check_beta("beta", beta)
     g = gaps(q, keys)
     return jax.nn.log_softmax(-beta * (g - jnp.min(g)))
 

@@ -126,7 +126,7 @@ def find_critical_beta(
     key: PRNGKeyArray,
     *,
     level: float = 0.5,
-    num_contexts: int = 256,
+    num_contexts: int = 4096,
     criterion: str = "max_weight",
     method: str = "auto",
     head: int = DEFAULT_HEAD,
@@ -156,7 +156,9 @@ def find_critical_beta(
         n: keys per context, ``>= 2``.
         key: a ``jax.random.key``.
         level: target mean max weight, in ``(1/n, 1)``.
-        num_contexts: contexts, ``>= 2``.
+        num_contexts: contexts, ``>= 2``. The default 4096 gives a relative
+            standard error of about 1% for ``d = 3..6`` (a context's max weight
+            spreads by ~0.3; the error shrinks like ``num_contexts**-0.5``).
         criterion: ``"max_weight"`` or ``"entropy_curvature"``.
         method: ``"auto"``, ``"dense"`` or ``"order-statistics"`` (see
             :func:`mc_estimate`).

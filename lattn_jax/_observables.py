@@ -16,6 +16,7 @@ from jax.scipy.special import logsumexp
 from jaxtyping import Array, ArrayLike, Float
 
 from ._attention import gaps
+from ._validation import check_beta
 
 
 class Atoms(eqx.Module):
@@ -60,7 +61,8 @@ def _top_k_mass(atoms: Atoms, beta: ArrayLike, k: int) -> Array:
     return jnp.exp(logsumexp(jax.lax.top_k(head, k)[0]))
 
 
-def _dense(q, keys) -> Atoms:
+def _dense(q, keys, beta) -> Atoms:
+    check_beta("beta", beta)
     return Atoms(gaps(q, keys))
 
 
@@ -77,7 +79,7 @@ def entropy(q: Float[Array, " d"], keys: Float[Array, "n d"], beta: ArrayLike) -
         >>> round(float(entropy(q, keys, 0.0)), 4)  # log 2
         0.6931
     """
-    return _entropy(_dense(q, keys), beta)
+    return _entropy(_dense(q, keys, beta), beta)
 
 
 def max_weight(q: Float[Array, " d"], keys: Float[Array, "n d"], beta: ArrayLike) -> Float[Array, ""]:
@@ -90,7 +92,7 @@ def max_weight(q: Float[Array, " d"], keys: Float[Array, "n d"], beta: ArrayLike
         >>> round(float(max_weight(q, keys, jnp.log(3.0))), 4)
         0.75
     """
-    return _max_weight(_dense(q, keys), beta)
+    return _max_weight(_dense(q, keys, beta), beta)
 
 
 def top_k_mass(q: Float[Array, " d"], keys: Float[Array, "n d"], beta: ArrayLike, k: int = 2) -> Float[Array, ""]:
@@ -104,7 +106,7 @@ def top_k_mass(q: Float[Array, " d"], keys: Float[Array, "n d"], beta: ArrayLike
         >>> round(float(top_k_mass(q, keys, 0.0, k=2)), 4)
         0.6667
     """
-    return _top_k_mass(_dense(q, keys), beta, k)
+    return _top_k_mass(_dense(q, keys, beta), beta, k)
 
 
 def effective_size(q: Float[Array, " d"], keys: Float[Array, "n d"], beta: ArrayLike) -> Float[Array, ""]:
@@ -130,7 +132,7 @@ def participation_ratio(q: Float[Array, " d"], keys: Float[Array, "n d"], beta: 
         >>> round(float(participation_ratio(q, keys, 0.0)), 4)
         3.0
     """
-    return _participation_ratio(_dense(q, keys), beta)
+    return _participation_ratio(_dense(q, keys, beta), beta)
 
 
 _KERNELS: dict[Callable, Callable] = {

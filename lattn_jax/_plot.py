@@ -16,17 +16,18 @@ def plot_critical(payload: dict, path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=120)
     fits = {f["d"]: f for f in payload["fits"]}
+    handles = []  # legend grouped per d: points, fit, theory slope
     for i, d in enumerate(sorted({r["d"] for r in payload["results"]})):
         rows = [r for r in payload["results"] if r["d"] == d]
         n = np.array([r["n"] for r in rows], float)
         beta = np.array([r["beta"] for r in rows], float)
         se = np.array([r["stderr"] for r in rows], float)
         color = f"C{i}"
-        ax.errorbar(n, beta, yerr=se, fmt="o", color=color, capsize=3, label=f"d = {d}")
+        handles.append(ax.errorbar(n, beta, yerr=se, fmt="o", color=color, capsize=3, label=f"d = {d}"))
         if d in fits:
             fit = fits[d]
             grid = np.geomspace(n.min(), n.max(), 50)
-            ax.plot(
+            (fit_line,) = ax.plot(
                 grid,
                 fit["prefactor"] * grid ** fit["exponent"],
                 "-",
@@ -36,7 +37,7 @@ def plot_critical(payload: dict, path: Path) -> None:
             )
             anchor = np.exp(np.mean(np.log(n)))
             through = fit["prefactor"] * anchor ** fit["exponent"]
-            ax.plot(
+            (theory_line,) = ax.plot(
                 grid,
                 through * (grid / anchor) ** fit["theory_exponent"],
                 ":",
@@ -44,6 +45,7 @@ def plot_critical(payload: dict, path: Path) -> None:
                 lw=2,
                 label=f"slope 2/(d-1) = {fit['theory_exponent']:.3f}",
             )
+            handles += [fit_line, theory_line]
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("context size n")
@@ -51,7 +53,8 @@ def plot_critical(payload: dict, path: Path) -> None:
     level = payload["config"].get("level")
     ax.set_title(rf"$\beta^*(n)$ with E[max weight] = {level}" if level is not None else r"$\beta^*(n)$")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
+    per_d = 3 if fits else 1
+    ax.legend(handles=handles, fontsize=7, ncol=max(1, len(handles) // per_d))  # one column per d
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -80,3 +80,10 @@ def test_bad_values_shape(key):
     keys = UniformSphere(3).sample(key, 10)
     with pytest.raises(ValueError, match="values must have one row per key"):
         attention_output(jnp.array([1.0, 0, 0]), keys, 1.0, jnp.ones((9, 2)))
+
+
+@pytest.mark.parametrize("beta", [-0.5, float("nan")])
+def test_bad_beta(key, beta):
+    keys = UniformSphere(3).sample(key, 10)
+    with pytest.raises(ValueError, match="beta must be finite and >= 0"):
+        attention_weights(jnp.array([1.0, 0, 0]), keys, beta)

@@ -123,3 +123,11 @@ def test_top_k_bounds(key):
     assert float(top_k_mass(q, keys, 2.0, k=10)) == pytest.approx(1.0, rel=1e-6)
     with pytest.raises(ValueError, match="k must be an integer in"):
         top_k_mass(q, keys, 2.0, k=11)
+
+
+@pytest.mark.parametrize("observable", OBSERVABLES, ids=_name)
+@pytest.mark.parametrize("beta", [-1.0, float("nan"), float("inf")])
+def test_bad_beta(key, observable, beta):
+    keys = UniformSphere(3).sample(key, 10)
+    with pytest.raises(ValueError, match="beta must be finite and >= 0"):
+        observable(jnp.array([1.0, 0.0, 0.0]), keys, beta)
