@@ -6,7 +6,7 @@ from collections.abc import Callable
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Float, Key, PRNGKeyArray, PyTree
 
 from ._contexts import DEFAULT_HEAD, METHODS, ContextSampler, batch_size
 from ._laws import AbstractLaw, default_float
@@ -30,15 +30,31 @@ def _mean_and_stderr(values: Array) -> tuple[Array, Array]:
     return jnp.mean(values, axis=0), jnp.std(values, axis=0, ddof=1) / jnp.sqrt(num)
 
 
+class _KeyContexts(eqx.Module):
+    """Samples whole key contexts, for user observables ``f(q, keys, beta)``."""
+
+    law: AbstractLaw
+    n: int = eqx.field(static=True)
+    dtype: jnp.dtype = eqx.field(static=True)
+
+    @property
+    def row_size(self) -> int:
+        return self.n * self.law.dim
+
+    def sample(self, key):
+        return self.law.sample(key, self.n, self.dtype)
+
+
 def context_values(
-    per_context: Callable[[Array, Array], Array],
-    sampler: ContextSampler,
-    keys: PRNGKeyArray,
+    per_context: Callable[[Array, Array], PyTree[Array]],
+    sampler: ContextSampler | _KeyContexts,
+    keys: Key[Array, " contexts"],
     beta: Array,
     rows: Array | None = None,
-) -> Array:
-    """``per_context(row, beta)`` for every context, in vmapped chunks. Contexts
-    are drawn from ``keys`` (deterministically) unless ``rows`` already holds them."""
+) -> PyTree[Array]:
+    """``per_context(row, beta)`` for every context, in vmapped chunks, stacked
+    along a leading contexts axis. Contexts are drawn from ``keys``
+    (deterministically) unless ``rows`` already holds them."""
     size = batch_size(keys.shape[0], sampler.row_size)
     if rows is not None:
         return jax.lax.map(lambda row: per_context(row, beta), rows, batch_size=size)
@@ -73,21 +89,6 @@ def _estimate(per_context, sampler, key, beta, num_contexts, derivative):
         dmean, dstderr = _mean_and_stderr(tangents)
         out = Estimate(out.mean, out.stderr, dmean.reshape(beta.shape), dstderr.reshape(beta.shape))
     return out
-
-
-class _KeyContexts(eqx.Module):
-    """Samples whole key contexts, for user observables ``f(q, keys, beta)``."""
-
-    law: AbstractLaw
-    n: int = eqx.field(static=True)
-    dtype: jnp.dtype = eqx.field(static=True)
-
-    @property
-    def row_size(self) -> int:
-        return self.n * self.law.dim
-
-    def sample(self, key):
-        return self.law.sample(key, self.n, self.dtype)
 
 
 @functools.cache

@@ -1,5 +1,7 @@
 """Power-law fits ``beta* = c n^p`` by (weighted) least squares in log–log."""
 
+from collections.abc import Sequence
+
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
@@ -26,7 +28,11 @@ class PowerLawFit(eqx.Module):
     dof: int = eqx.field(static=True)
 
 
-def fit_power_law(ns: ArrayLike, betas: ArrayLike, stderrs: ArrayLike | None = None) -> PowerLawFit:
+def fit_power_law(
+    ns: Sequence[float | int] | ArrayLike,
+    betas: Sequence[float | int] | ArrayLike,
+    stderrs: Sequence[float | int] | ArrayLike | None = None,
+) -> PowerLawFit:
     """Fit ``log beta = log c + p log n``.
 
     With ``stderrs`` (of ``beta``) the fit is weighted by ``1 / sigma_i^2`` with
