@@ -31,10 +31,16 @@ class Atoms(eqx.Module):
 
 
 def _log_key_weights(atoms: Atoms, beta: ArrayLike) -> tuple[Array, Array]:
-    """Per-key log weights of each atom and the atoms' log multiplicities."""
+    """Per-key log weights of each atom and the atoms' log multiplicities.
+    Atoms of multiplicity zero (padding) neither set the reference gap nor hold weight."""
     g = atoms.gaps
-    z = -beta * (g - jnp.min(g))
-    log_counts = jnp.zeros_like(z) if atoms.log_counts is None else atoms.log_counts
+    if atoms.log_counts is None:
+        log_counts = jnp.zeros_like(g)
+        g_min = jnp.min(g)
+    else:
+        log_counts = atoms.log_counts
+        g_min = jnp.min(jnp.where(log_counts > -jnp.inf, g, jnp.inf))
+    z = -beta * (g - g_min)
     return z - logsumexp(z + log_counts), log_counts
 
 
@@ -44,8 +50,8 @@ def _entropy(atoms: Atoms, beta: ArrayLike) -> Array:
 
 
 def _max_weight(atoms: Atoms, beta: ArrayLike) -> Array:
-    lw, _ = _log_key_weights(atoms, beta)
-    return jnp.exp(jnp.max(lw))
+    lw, lc = _log_key_weights(atoms, beta)
+    return jnp.exp(jnp.max(jnp.where(lc > -jnp.inf, lw, -jnp.inf)))
 
 
 def _participation_ratio(atoms: Atoms, beta: ArrayLike) -> Array:
