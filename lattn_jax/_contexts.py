@@ -41,7 +41,7 @@ _GAMMA_TRIES = 8
 _AUTO_MAX_DIM = 8
 
 
-def resolve_method(law: AbstractLaw, n: int, method: str, head: int) -> str:
+def resolve_method(law: AbstractLaw, method: str) -> str:
     """The concrete method ``"auto"`` stands for (see the module docstring)."""
     if method == "auto":
         fits = law.has_gap_law and law.dim <= _AUTO_MAX_DIM
@@ -70,7 +70,7 @@ class ContextSampler(eqx.Module):
 
     @staticmethod
     def make(law: AbstractLaw, n: int, method: str, head: int = DEFAULT_HEAD, dtype=None) -> "ContextSampler":
-        method = resolve_method(law, n, method, head)
+        method = resolve_method(law, method)
         dtype = jnp.dtype(dtype or default_float())
         if method == "dense":
             return ContextSampler(law, n, method, n, dtype)

@@ -1,6 +1,7 @@
 """Critical-beta search: root-finding in ``log beta`` on Monte Carlo curves with
 JAX derivatives, on contexts sampled once (common random numbers)."""
 
+import functools
 from collections.abc import Callable, Sequence
 
 import equinox as eqx
@@ -43,7 +44,8 @@ class CriticalBeta(eqx.Module):
     n: Float[Array, "*scan"]
 
 
-def _criterion(name: str, level: float) -> Callable:
+@functools.cache  # one function object per (criterion, level), so jit caches keyed on it hit
+def _criterion(name: str, level: float | None) -> Callable:
     """Per-context criterion ``c(atoms_fn, t)`` at ``t = log beta``, increasing through its root."""
     if name == "max_weight":
 
@@ -190,22 +192,11 @@ def find_critical_beta(
         raise TypeError(f"law must be a context law such as UniformSphere(d), got {type(law).__name__}")
     sampler = ContextSampler.make(law, n, method, head, dtype)
     tol = float(max(1e-9, 100 * jnp.finfo(sampler.dtype).eps))
-    fn = _criterion_cached(criterion, level)
+    fn = _criterion(criterion, level if criterion == "max_weight" else None)
     beta, stderr, value, slope, it, converged = _search(sampler, key, num_contexts, fn, tol, max_steps)
     if criterion == "max_weight":
         value = value + level
     return CriticalBeta(beta, stderr, value, slope, it, converged, jnp.asarray(float(n), beta.dtype))
-
-
-_CRITERIA_CACHE: dict = {}
-
-
-def _criterion_cached(name: str, level: float) -> Callable:
-    # One function object per (criterion, level) so jit caches keyed on it hit.
-    key = (name, level if name == "max_weight" else None)
-    if key not in _CRITERIA_CACHE:
-        _CRITERIA_CACHE[key] = _criterion(name, level)
-    return _CRITERIA_CACHE[key]
 
 
 def critical_scan(

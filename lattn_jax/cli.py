@@ -101,10 +101,7 @@ def main(argv=None) -> int:
             parser.print_help()
             return 0
         return _critical(args)
-    except _UsageError as err:
-        print(f"lattn: error: {err}", file=sys.stderr)
-        return 2
-    except (ValueError, TypeError) as err:
+    except (_UsageError, ValueError, TypeError) as err:
         print(f"lattn: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
