@@ -36,7 +36,15 @@ def gaps(q: Float[Array, " d"], keys: Float[Array, "n d"]) -> Float[Array, " n"]
 
 
 def attention_logits(q: Float[Array, " d"], keys: Float[Array, "n d"], beta: ArrayLike) -> Float[Array, " n"]:
-    """Log attention weights ``beta <q, k_i> - log Z`` (normalized), from gaps."""
+    """Log attention weights ``beta <q, k_i> - log Z`` (normalized), from gaps.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> q = jnp.array([1.0, 0.0])
+        >>> keys = jnp.array([[1.0, 0.0], [0.0, 1.0]])
+        >>> [round(float(x), 4) for x in attention_logits(q, keys, jnp.log(3.0))]
+        [-0.2877, -1.3863]
+    """
     check_beta("beta", beta)
     g = gaps(q, keys)
     return jax.nn.log_softmax(-beta * (g - jnp.min(g)))
