@@ -1,52 +1,15 @@
-"""The ``lattn`` command line. JAX is imported inside commands so ``--help`` is fast."""
+"""``lattn critical``: measure beta*(n) and fit its exponent."""
 
 import argparse
-import json
 import math
-import os
 import sys
 import time
-from pathlib import Path
 
-SCHEMA_VERSION = 1
-
-
-class _UsageError(Exception):
-    pass
+from ._common import SCHEMA_VERSION, UsageError, count, setup_jax, writable, write_json
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit 2, no usage dump
-        raise _UsageError(message)
-
-
-def _count(text: str) -> int:
-    """An integer count that may be written like ``1e5``."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer such as 1000 or 1e5, got {text!r}") from None
-    if not math.isfinite(value) or value != int(value):
-        raise argparse.ArgumentTypeError(f"expected an integer such as 1000 or 1e5, got {text!r}")
-    return int(value)
-
-
-def _writable(text: str) -> Path:
-    path = Path(text)
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise argparse.ArgumentTypeError(f"directory {str(parent)!r} does not exist")
-    if not os.access(parent, os.W_OK) or path.is_dir():
-        raise argparse.ArgumentTypeError(f"cannot write {text!r}")
-    return path
-
-
-def _build_parser() -> argparse.ArgumentParser:
-    from . import __version__
-
-    parser = _Parser(prog="lattn", description="The long-context limit of softmax attention, measured.")
-    parser.add_argument("--version", action="version", version=f"lattn-jax {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+def add_parser(sub) -> argparse.ArgumentParser:
+    """Register ``lattn critical``."""
     crit = sub.add_parser(
         "critical",
         help="measure beta*(n) and fit its exponent against 2/(d-1)",
@@ -57,20 +20,20 @@ def _build_parser() -> argparse.ArgumentParser:
         ),
     )
     crit.add_argument(
-        "--dim", type=_count, nargs="+", default=[3, 4, 6], metavar="D", help="dimensions d >= 2 (default: 3 4 6)"
+        "--dim", type=count, nargs="+", default=[3, 4, 6], metavar="D", help="dimensions d >= 2 (default: 3 4 6)"
     )
     crit.add_argument(
         "--n",
-        type=_count,
+        type=count,
         nargs="+",
         default=[100, 1000, 10000, 100000],
         metavar="N",
         help="context sizes n >= 2, e.g. 1e3 (default: 1e2 1e3 1e4 1e5)",
     )
     crit.add_argument("--level", type=float, default=0.5, help="target E[max weight], in (1/n, 1) (default: 0.5)")
-    crit.add_argument("--contexts", type=_count, default=4096, help="contexts for the search (default: 4096)")
+    crit.add_argument("--contexts", type=count, default=4096, help="contexts for the search (default: 4096)")
     crit.add_argument(
-        "--check-contexts", type=_count, default=2048, help="fresh contexts for the re-check at beta* (default: 2048)"
+        "--check-contexts", type=count, default=2048, help="fresh contexts for the re-check at beta* (default: 2048)"
     )
     crit.add_argument(
         "--criterion",
@@ -86,69 +49,33 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     crit.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     crit.add_argument("--x64", action="store_true", help="compute in float64")
-    crit.add_argument(
-        "--json", type=_writable, metavar="PATH", help="write results as JSON (updated after every point)"
-    )
-    crit.add_argument("--plot", type=_writable, metavar="PATH", help="write a PNG of beta* against n with the fits")
-    return parser
-
-
-def main(argv=None) -> int:
-    parser = _build_parser()
-    try:
-        args = parser.parse_args(argv)
-        if args.command is None:
-            parser.print_help()
-            return 0
-        return _critical(args)
-    except (_UsageError, ValueError, TypeError) as err:
-        print(f"lattn: error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("lattn: interrupted (finished points are in the --json file, if given)", file=sys.stderr)
-        return 130
+    crit.add_argument("--json", type=writable, metavar="PATH", help="write results as JSON (updated after every point)")
+    crit.add_argument("--plot", type=writable, metavar="PATH", help="write a PNG of beta* against n with the fits")
+    return crit
 
 
 def _validate(args) -> None:
     for d in args.dim:
         if d < 2:
-            raise _UsageError(f"--dim must be >= 2, got {d}")
+            raise UsageError(f"--dim must be >= 2, got {d}")
     for n in args.n:
         if n < 2:
-            raise _UsageError(f"--n must be >= 2, got {n}")
+            raise UsageError(f"--n must be >= 2, got {n}")
     if not 0.0 < args.level < 1.0:
-        raise _UsageError(f"--level must be in (0, 1), got {args.level}")
+        raise UsageError(f"--level must be in (0, 1), got {args.level}")
     if args.level <= 1.0 / min(args.n):
-        raise _UsageError(f"--level must exceed 1/n = {1 / min(args.n):.3g} for the smallest n, got {args.level}")
+        raise UsageError(f"--level must exceed 1/n = {1 / min(args.n):.3g} for the smallest n, got {args.level}")
     if args.contexts < 2 or args.check_contexts < 2:
-        raise _UsageError("--contexts and --check-contexts must be >= 2")
+        raise UsageError("--contexts and --check-contexts must be >= 2")
     if args.plot is not None:
         try:
             import matplotlib  # noqa: F401
         except ImportError:
-            raise _UsageError("--plot needs matplotlib: pip install 'lattn-jax[plot]'") from None
-
-
-def _setup_jax(x64: bool):
-    import jax
-
-    cache = os.environ.get("LATTN_JAX_CACHE", str(Path.home() / ".cache" / "lattn-jax" / "xla"))
-    if cache:
-        jax.config.update("jax_compilation_cache_dir", cache)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
-    if x64:
-        jax.config.update("jax_enable_x64", True)
-    return jax
-
-
-def _write_json(path: Path, payload: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2) + "\n")
-    os.replace(tmp, path)  # atomic: an interrupted run leaves the last complete file
+            raise UsageError("--plot needs matplotlib: pip install 'lattn-jax[plot]'") from None
 
 
 def _fit_record(d: int, rows: list[dict], theory: float) -> dict | None:
-    from ._fit import fit_power_law
+    from .._fit import fit_power_law
 
     if len(rows) < 2:
         return None
@@ -167,14 +94,15 @@ def _fit_record(d: int, rows: list[dict], theory: float) -> dict | None:
     }
 
 
-def _critical(args) -> int:
+def run(args) -> int:
+    """Run ``lattn critical``."""
     _validate(args)
-    jax = _setup_jax(args.x64)
-    from ._critical import find_critical_beta
-    from ._estimators import mc_estimate
-    from ._laws import UniformSphere
-    from ._observables import max_weight
-    from .theory import critical_exponent
+    jax = setup_jax(args.x64)
+    from .._critical import find_critical_beta
+    from .._estimators import mc_estimate
+    from .._laws import UniformSphere
+    from .._observables import max_weight
+    from ..theory import critical_exponent
 
     ns = sorted(set(args.n))
     config = {
@@ -242,7 +170,7 @@ def _critical(args) -> int:
                 flush=True,
             )
             if args.json:
-                _write_json(args.json, payload)
+                write_json(args.json, payload)
         fit = _fit_record(d, rows, theory)
         if fit is not None:
             payload["fits"].append(fit)
@@ -251,17 +179,13 @@ def _critical(args) -> int:
                 f"   theory 2/(d-1) = {theory:.4f}   (z = {fit['z']:+.2f}, chi2/dof = {fit['chi2']:.1f}/{fit['dof']})"
             )
         if args.json:
-            _write_json(args.json, payload)
+            write_json(args.json, payload)
     print(f"\n{time.perf_counter() - start:.1f} s", file=sys.stderr)
     if args.plot:
-        from ._plot import plot_critical
+        from .._plot import plot_critical
 
         plot_critical(payload, args.plot)
         print(f"plot written to {args.plot}", file=sys.stderr)
     if args.json:
         print(f"results written to {args.json}", file=sys.stderr)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

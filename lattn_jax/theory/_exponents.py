@@ -1,7 +1,7 @@
-"""Theory to compare simulations against."""
+"""Critical exponents: how beta* scales with n."""
 
-from ._laws import AbstractLaw
-from ._validation import check_int
+from .._laws import AbstractLaw
+from .._validation import check_int
 
 
 def critical_exponent(d_or_law: "int | AbstractLaw") -> float:
