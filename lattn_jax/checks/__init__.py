@@ -1,0 +1,43 @@
+"""Theory against simulation: each check runs a moderate Monte Carlo experiment
+and returns :class:`Comparison` rows (``lattn validate`` prints them; the tests
+assert them). A check is a function ``check(key, *, plot_dir=None) ->
+list[Comparison]`` that writes its figure into ``plot_dir`` when given one."""
+
+import math
+from typing import NamedTuple
+
+Z_PASS = 4.0
+
+
+class Comparison(NamedTuple):
+    """One theory-vs-simulation comparison.
+
+    Attributes:
+        regime: ``"subcritical"``, ``"critical"``, ``"supercritical"`` or another short label.
+        quantity: what is compared, e.g. ``"E[max weight], d=3, gamma=1"``.
+        theory: the theory's value.
+        simulation: the Monte Carlo value.
+        stderr: the standard error of ``simulation - theory`` (Monte Carlo, plus
+            the theory's own numerical error where it has one).
+
+    Example:
+        >>> c = Comparison("critical", "E[max weight]", 0.5, 0.51, 0.005)
+        >>> round(c.z, 2), c.passed
+        (2.0, True)
+    """
+
+    regime: str
+    quantity: str
+    theory: float
+    simulation: float
+    stderr: float
+
+    @property
+    def z(self) -> float:
+        """``(simulation - theory) / stderr``."""
+        return (self.simulation - self.theory) / self.stderr if self.stderr > 0 else math.inf
+
+    @property
+    def passed(self) -> bool:
+        """``|z| < 4``."""
+        return abs(self.z) < Z_PASS
