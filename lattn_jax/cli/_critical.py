@@ -6,6 +6,12 @@ import sys
 import time
 
 from ._common import SCHEMA_VERSION, UsageError, count, setup_jax, writable, write_json
+from ._runlog import RunLog, progress, write_csv
+
+# Columns of --csv, in order (after schema_version); the same fields as a --json result row.
+CSV_COLUMNS = ["d", "n", "beta", "stderr", "iterations", "converged", "check_max_weight", "check_stderr", "check_z"]
+# Config fields that are the grid: --resume accepts a log whose grid differs (it skips the finished points).
+_GRID = ("dims", "ns")
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -51,6 +57,21 @@ def add_parser(sub) -> argparse.ArgumentParser:
     crit.add_argument("--x64", action="store_true", help="compute in float64")
     crit.add_argument("--json", type=writable, metavar="PATH", help="write results as JSON (updated after every point)")
     crit.add_argument("--plot", type=writable, metavar="PATH", help="write a PNG of beta* against n with the fits")
+    crit.add_argument(
+        "--csv", type=writable, metavar="PATH", help="write the result rows as CSV (updated after every point)"
+    )
+    crit.add_argument(
+        "--jsonl",
+        type=writable,
+        metavar="PATH",
+        help="append each finished point to a JSONL log as it completes (resumable with --resume)",
+    )
+    crit.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run logged in --jsonl PATH: skip its finished points (its config must match)",
+    )
+    crit.add_argument("--quiet", action="store_true", help="no progress bar or timing on stderr")
     return crit
 
 
@@ -67,6 +88,8 @@ def _validate(args) -> None:
         raise UsageError(f"--level must exceed 1/n = {1 / min(args.n):.3g} for the smallest n, got {args.level}")
     if args.contexts < 2 or args.check_contexts < 2:
         raise UsageError("--contexts and --check-contexts must be >= 2")
+    if args.resume and args.jsonl is None:
+        raise UsageError("--resume needs --jsonl PATH, the log of the run to continue")
     if args.plot is not None:
         try:
             import matplotlib  # noqa: F401
@@ -118,74 +141,104 @@ def run(args) -> int:
         "law": "uniform",
     }
     payload = {"schema_version": SCHEMA_VERSION, "config": config, "results": [], "fits": []}
+    log = None
+    if args.jsonl:
+        log = RunLog.open(args.jsonl, "critical", {k: v for k, v in config.items() if k not in _GRID}, args.resume)
+    finished = {(r["d"], r["n"]): {k: v for k, v in r.items() if k != "kind"} for r in log.done} if log else {}
+    todo = sum((d, n) not in finished for d in args.dim for n in ns)
+    if finished and not args.quiet:
+        print(f"resuming {args.jsonl}: {len(args.dim) * len(ns) - todo} points done, {todo} to run", file=sys.stderr)
     base = jax.random.key(args.seed)
     start = time.perf_counter()
-    for d in args.dim:
-        law = UniformSphere(d)
-        theory = critical_exponent(d)
-        print(
-            f"\nd = {d}: beta* where E[max weight] = {args.level}"
-            if args.criterion == "max_weight"
-            else f"\nd = {d}: beta* at the peak of d2E[H]/dlog(beta)2"
-        )
-        header = ["n".rjust(9), "beta*".rjust(11), "± stderr".rjust(10), "rel".rjust(6)]
-        header += ["E[max w] at beta*".rjust(19), "± stderr".rjust(8), "z".rjust(6), "iters".rjust(5)]
-        print(" ".join(header))
-        rows = []
-        for n in ns:
-            k_search, k_check = jax.random.split(jax.random.fold_in(jax.random.fold_in(base, d), n % (2**31)))
-            crit = find_critical_beta(
-                law,
-                n,
-                k_search,
-                level=args.level,
-                num_contexts=args.contexts,
-                criterion=args.criterion,
-                method=args.method,
-            )
-            check = mc_estimate(max_weight, law, n, crit.beta, k_check, args.check_contexts, method=args.method)
-            beta, se = float(crit.beta), float(crit.stderr)
-            check_mean, check_se = float(check.mean), float(check.stderr)
-            # The search's own noise moves beta*, and so the check, by ~ slope * se(log beta*).
-            search_se = abs(float(crit.slope)) * se / beta if args.criterion == "max_weight" else 0.0
-            z = (check_mean - args.level) / math.hypot(check_se, search_se)
-            row = {
-                "d": d,
-                "n": n,
-                "beta": beta,
-                "stderr": se,
-                "iterations": int(crit.iterations),
-                "converged": bool(crit.converged),
-                "check_max_weight": check_mean,
-                "check_stderr": check_se,
-                "check_z": z if args.criterion == "max_weight" else None,
-            }
-            rows.append(row)
-            payload["results"].append(row)
-            z_text = f"{z:6.2f}" if args.criterion == "max_weight" else f"{'':>6}"
-            flag = "" if row["converged"] else "  (not converged)"
+    with progress(todo, args.quiet) as bar:
+        for d in args.dim:
+            law = UniformSphere(d)
+            theory = critical_exponent(d)
             print(
-                f"{n:>9} {beta:>11.5g} {se:>10.3g} {se / beta:>6.2%} {check_mean:>19.4f} {check_se:>8.4f} {z_text} "
-                f"{row['iterations']:>5}{flag}",
-                flush=True,
+                f"\nd = {d}: beta* where E[max weight] = {args.level}"
+                if args.criterion == "max_weight"
+                else f"\nd = {d}: beta* at the peak of d2E[H]/dlog(beta)2"
             )
+            header = ["n".rjust(9), "beta*".rjust(11), "± stderr".rjust(10), "rel".rjust(6)]
+            header += ["E[max w] at beta*".rjust(19), "± stderr".rjust(8), "z".rjust(6), "iters".rjust(5)]
+            print(" ".join(header))
+            rows = []
+            for n in ns:
+                if (d, n) in finished:  # resumed from the --jsonl log
+                    row = finished[(d, n)]
+                    rows.append(row)
+                    payload["results"].append(row)
+                    _print_row(row, resumed=True)
+                    continue
+                bar.start(f"d={d} n={n}")
+                k_search, k_check = jax.random.split(jax.random.fold_in(jax.random.fold_in(base, d), n % (2**31)))
+                crit = find_critical_beta(
+                    law,
+                    n,
+                    k_search,
+                    level=args.level,
+                    num_contexts=args.contexts,
+                    criterion=args.criterion,
+                    method=args.method,
+                )
+                check = mc_estimate(max_weight, law, n, crit.beta, k_check, args.check_contexts, method=args.method)
+                beta, se = float(crit.beta), float(crit.stderr)
+                check_mean, check_se = float(check.mean), float(check.stderr)
+                # The search's own noise moves beta*, and so the check, by ~ slope * se(log beta*).
+                search_se = abs(float(crit.slope)) * se / beta if args.criterion == "max_weight" else 0.0
+                z = (check_mean - args.level) / math.hypot(check_se, search_se)
+                row = {
+                    "d": d,
+                    "n": n,
+                    "beta": beta,
+                    "stderr": se,
+                    "iterations": int(crit.iterations),
+                    "converged": bool(crit.converged),
+                    "check_max_weight": check_mean,
+                    "check_stderr": check_se,
+                    "check_z": z if args.criterion == "max_weight" else None,
+                }
+                rows.append(row)
+                payload["results"].append(row)
+                if log:
+                    log.append(row)
+                _print_row(row)
+                if args.json:
+                    write_json(args.json, payload)
+                if args.csv:
+                    write_csv(args.csv, CSV_COLUMNS, payload["results"])
+                bar.advance()
+            fit = _fit_record(d, rows, theory)
+            if fit is not None:
+                payload["fits"].append(fit)
+                print(
+                    f"fit: beta* = {fit['prefactor']:.4g} n^p with p = {fit['exponent']:.4f} "
+                    f"± {fit['exponent_stderr']:.4f}   theory 2/(d-1) = {theory:.4f}   "
+                    f"(z = {fit['z']:+.2f}, chi2/dof = {fit['chi2']:.1f}/{fit['dof']})"
+                )
             if args.json:
                 write_json(args.json, payload)
-        fit = _fit_record(d, rows, theory)
-        if fit is not None:
-            payload["fits"].append(fit)
-            print(
-                f"fit: beta* = {fit['prefactor']:.4g} n^p with p = {fit['exponent']:.4f} ± {fit['exponent_stderr']:.4f}"
-                f"   theory 2/(d-1) = {theory:.4f}   (z = {fit['z']:+.2f}, chi2/dof = {fit['chi2']:.1f}/{fit['dof']})"
-            )
-        if args.json:
-            write_json(args.json, payload)
-    print(f"\n{time.perf_counter() - start:.1f} s", file=sys.stderr)
+            if args.csv:
+                write_csv(args.csv, CSV_COLUMNS, payload["results"])
+    if not args.quiet:
+        print(f"\n{time.perf_counter() - start:.1f} s", file=sys.stderr)
     if args.plot:
         from .._plot import plot_critical
 
         plot_critical(payload, args.plot)
         print(f"plot written to {args.plot}", file=sys.stderr)
-    if args.json:
-        print(f"results written to {args.json}", file=sys.stderr)
+    for path in (args.json, args.csv, args.jsonl):
+        if path:
+            print(f"results written to {path}", file=sys.stderr)
     return 0
+
+
+def _print_row(row: dict, resumed: bool = False) -> None:
+    beta, se = row["beta"], row["stderr"]
+    z_text = f"{row['check_z']:6.2f}" if row["check_z"] is not None else f"{'':>6}"
+    flag = ("" if row["converged"] else "  (not converged)") + ("  (resumed)" if resumed else "")
+    print(
+        f"{row['n']:>9} {beta:>11.5g} {se:>10.3g} {se / beta:>6.2%} {row['check_max_weight']:>19.4f} "
+        f"{row['check_stderr']:>8.4f} {z_text} {row['iterations']:>5}{flag}",
+        flush=True,
+    )

@@ -1,0 +1,121 @@
+"""Resumable runs, CSV output and progress of ``lattn critical``: a real run is
+killed mid-way (SIGINT, then SIGKILL) and resumed."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from lattn_jax.cli import main
+from lattn_jax.cli._critical import CSV_COLUMNS
+
+NS = ["100", "200", "400", "800", "1600", "3200", "6400"]
+CONFIG = ["--dim", "3", "--contexts", "64", "--check-contexts", "64", "--seed", "7"]
+
+
+def _points(path):
+    """Complete point lines of a JSONL log (every complete line must be JSON)."""
+    lines = path.read_bytes().split(b"\n")
+    complete, last = lines[:-1], lines[-1]  # text after the last newline is an unfinished write
+    records = [json.loads(line) for line in complete if line.strip()]
+    assert records[0]["kind"] == "header" and records[0]["schema_version"] == 1
+    assert last == b"" or last.startswith(b"{")
+    return [r for r in records[1:] if r["kind"] == "point"]
+
+
+def _start(log, *extra):
+    env = dict(os.environ, LATTN_JAX_CACHE="")  # compile every point: a run lasts long enough to interrupt
+    cmd = [sys.executable, "-m", "lattn_jax.cli", "critical", *CONFIG, "--n", *NS, "--jsonl", str(log), "--quiet"]
+    return subprocess.Popen([*cmd, *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def _wait_for_points(proc, log, count, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if log.exists() and len(_points(log)) >= count:
+            return
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.02)
+    raise AssertionError(f"no {count} points after {timeout} s")
+
+
+@pytest.mark.slow
+def test_interrupted_run_resumes_and_loses_nothing(tmp_path):
+    log = tmp_path / "scan.jsonl"
+    proc = _start(log)
+    try:
+        _wait_for_points(proc, log, 1)
+        proc.send_signal(signal.SIGINT)  # Ctrl-C
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err, err
+    after_sigint = _points(log)
+    assert 1 <= len(after_sigint) < len(NS)
+
+    proc = _start(log, "--resume")
+    try:
+        _wait_for_points(proc, log, len(after_sigint) + 1)
+        proc.send_signal(signal.SIGKILL)  # kill -9: no clean-up at all
+        proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    after_sigkill = _points(log)
+    assert after_sigkill[: len(after_sigint)] == after_sigint  # nothing finished is lost or changed
+    assert len(after_sigint) < len(after_sigkill) <= len(NS)
+
+    proc = _start(log, "--resume")
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert out.count("(resumed)") == len(after_sigkill)
+    final = _points(log)
+    assert final[: len(after_sigkill)] == after_sigkill
+    assert sorted(r["n"] for r in final) == sorted(int(n) for n in NS)  # each point exactly once
+    assert all(r["converged"] for r in final)
+
+    # Each point's keys depend on (seed, d, n) only: an uninterrupted run gives the same numbers.
+    fresh = tmp_path / "fresh.json"
+    assert main(["critical", *CONFIG, "--n", "100", "200", "--json", str(fresh), "--quiet"]) == 0
+    by_n = {r["n"]: r for r in final}
+    for row in json.loads(fresh.read_text())["results"]:
+        assert row == {k: v for k, v in by_n[row["n"]].items() if k != "kind"}
+
+
+def test_resume_refuses_a_different_config(tmp_path, capsys):
+    log = tmp_path / "scan.jsonl"
+    header = {"schema_version": 1, "kind": "header", "command": "critical", "config": {"contexts": 64}}
+    log.write_text(json.dumps(header) + "\n")
+    assert main(["critical", *CONFIG, "--n", "100", "--jsonl", str(log), "--resume"]) == 2
+    message = capsys.readouterr().err
+    assert "cannot resume" in message and "different config" in message and "check_contexts" in message
+    assert main(["critical", *CONFIG, "--n", "100", "--jsonl", str(log)]) == 2
+    assert "pass --resume" in capsys.readouterr().err
+    assert main(["critical", *CONFIG, "--n", "100", "--resume"]) == 2
+    assert "--resume needs --jsonl" in capsys.readouterr().err
+    log.write_text("not json\n{}\n")
+    assert main(["critical", *CONFIG, "--n", "100", "--jsonl", str(log), "--resume"]) == 2
+    assert "not a lattn JSONL log" in capsys.readouterr().err
+
+
+def test_csv_progress_and_quiet(tmp_path, capsys):
+    table, log = tmp_path / "out.csv", tmp_path / "out.jsonl"
+    assert main(["critical", *CONFIG, "--n", "100", "200", "--csv", str(table), "--jsonl", str(log)]) == 0
+    captured = capsys.readouterr()
+    assert "2/2 points" in captured.err  # the progress bar's final state (stderr is not a terminal here)
+    with table.open() as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["schema_version", *CSV_COLUMNS]
+    assert [(r["schema_version"], r["n"]) for r in rows] == [("1", "100"), ("1", "200")]
+    for row, point in zip(rows, _points(log), strict=True):
+        assert float(row["beta"]) == point["beta"] and float(row["stderr"]) == point["stderr"]
+
+    # --resume with everything finished runs nothing; --quiet leaves stderr to the file notices.
+    assert main(["critical", *CONFIG, "--n", "100", "200", "--jsonl", str(log), "--resume", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.count("(resumed)") == 2
+    assert captured.err.strip().splitlines() == [f"results written to {log}"]
