@@ -14,7 +14,7 @@ import pytest
 from lattn_jax.cli import main
 from lattn_jax.cli._critical import CSV_COLUMNS
 
-NS = ["100", "200", "400", "800", "1600", "3200", "6400"]
+NS = ["100", "200", "400", "800", "1600"]
 CONFIG = ["--dim", "3", "--contexts", "64", "--check-contexts", "64", "--seed", "7"]
 
 

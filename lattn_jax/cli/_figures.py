@@ -1,0 +1,213 @@
+"""``lattn figures``: regenerate every figure of the README and the docs.
+
+Figures live in a registry: a function ``make(out: Path) -> list[Path]`` that
+writes its files into ``out`` and uses fixed seeds only, registered with
+:func:`figure`. To add one, decorate it here (or in a module imported here) and
+reference ``docs/figures/NAME.png`` from a page; ``lattn figures --out
+docs/figures`` then rebuilds it with the rest.
+"""
+
+import argparse
+import contextlib
+import io
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import NamedTuple
+
+from ._common import UsageError, setup_jax
+
+
+class Figure(NamedTuple):
+    """A registered figure: its name, a one-line caption, and its maker."""
+
+    name: str
+    caption: str
+    make: Callable[[Path], list[Path]]
+
+
+FIGURES: dict[str, Figure] = {}
+
+
+def figure(name: str, caption: str) -> Callable:
+    """Register ``make(out) -> list[Path]`` as the figure ``name``."""
+
+    def register(make):
+        if name in FIGURES:
+            raise ValueError(f"figure {name!r} is registered twice")
+        FIGURES[name] = Figure(name, caption, make)
+        return make
+
+    return register
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: Path) -> Path:
+    # No software/date metadata: the same numbers give the same bytes.
+    fig.savefig(path, metadata={"Software": None})
+    _pyplot().close(fig)
+    return path
+
+
+PHASE_D = 3
+PHASE_NS = (100, 1_000, 10_000, 100_000)
+
+
+@figure(
+    "phase-transition",
+    f"E[max weight] and E[H] against beta for d = {PHASE_D} and n = 1e2 ... 1e5, and the same curves "
+    "against beta / n^(2/(d-1)): they collapse onto one curve",
+)
+def _phase_transition(out: Path) -> list[Path]:
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from .._estimators import mc_estimate
+    from .._laws import UniformSphere
+    from .._observables import entropy, max_weight
+    from ..theory import critical_exponent
+
+    law = UniformSphere(PHASE_D)
+    p = critical_exponent(PHASE_D)
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.8), dpi=100)
+    for i, n in enumerate(PHASE_NS):
+        scale = n**p
+        beta = jnp.asarray(np.geomspace(1e-2, 1e2, 61) * scale, jnp.float32)
+        key = jax.random.fold_in(jax.random.key(0), n)
+        w = mc_estimate(max_weight, law, n, beta, key, 512)
+        h = mc_estimate(entropy, law, n, beta, key, 512)
+        b, color, label = np.asarray(beta), f"C{i}", f"n = {n:.0e}".replace("e+0", "e")
+        axes[0].plot(b, np.asarray(w.mean), color=color, label=label)
+        axes[1].plot(b, np.asarray(h.mean), color=color, label=label)
+        axes[2].plot(b / scale, np.asarray(w.mean), color=color, label=label)
+    axes[0].set_ylabel("E[max weight]")
+    axes[1].set_ylabel("E[entropy H] (nats)")
+    axes[2].set_ylabel("E[max weight]")
+    for ax in axes[:2]:
+        ax.set_xlabel(r"inverse temperature $\beta$")
+    axes[2].set_xlabel(rf"$\beta\,/\,n^{{2/(d-1)}}$ (d = {PHASE_D})")
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].axhline(0.5, color="k", lw=0.8, ls=":")
+    axes[2].axhline(0.5, color="k", lw=0.8, ls=":")
+    axes[0].legend(fontsize=8)
+    fig.suptitle(
+        rf"Uniform keys on $S^{{{PHASE_D - 1}}}$, 512 contexts per n: the transition moves like $n^{{2/(d-1)}}$"
+    )
+    fig.tight_layout()
+    return [_save(fig, out / "phase-transition.png")]
+
+
+SUSCEPTIBILITY_DS = (3, 4, 6)
+SUSCEPTIBILITY_N = 100_000
+
+
+@figure(
+    "susceptibility",
+    f"the entropy susceptibility chi = -dE[H]/dlog(beta) at n = {SUSCEPTIBILITY_N:.0e}: a plateau at (d-1)/2 "
+    "(mean field) that ends at the critical scale",
+)
+def _susceptibility(out: Path) -> list[Path]:
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from .._estimators import mc_estimate
+    from .._laws import UniformSphere
+    from .._observables import entropy
+    from ..theory import critical_exponent
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=100)
+    n = SUSCEPTIBILITY_N
+    for i, d in enumerate(SUSCEPTIBILITY_DS):
+        scale = n ** critical_exponent(d)
+        beta = jnp.asarray(np.geomspace(1e-3, 1e2, 61) * scale, jnp.float32)
+        est = mc_estimate(entropy, UniformSphere(d), n, beta, jax.random.key(d), 512, derivative=True)
+        chi = -np.asarray(beta) * np.asarray(est.derivative)  # -dE[H]/dlog(beta) = -beta dE[H]/dbeta
+        ax.plot(np.asarray(beta) / scale, chi, color=f"C{i}", label=f"d = {d}")
+        ax.axhline((d - 1) / 2, color=f"C{i}", lw=0.8, ls=":")
+    ax.set_xscale("log")
+    ax.set_xlabel(r"$\beta\,/\,n^{2/(d-1)}$")
+    ax.set_ylabel(r"$\chi = -\,dE[H]\,/\,d\log\beta$")
+    ax.set_title(rf"n = {n:.0e}, 512 contexts; dotted: mean-field plateau $(d-1)/2$".replace("e+0", "e"))
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return [_save(fig, out / "susceptibility.png")]
+
+
+@figure(
+    "critical-beta",
+    "beta*(n) for d = 3, 4, 6 with power-law fits and the theory slope 2/(d-1): the default `lattn critical` run",
+)
+def _critical_beta(out: Path) -> list[Path]:
+    from . import main
+
+    json_path, png_path = out / "critical-beta.json", out / "critical-beta.png"
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = main(["critical", "--quiet", "--json", str(json_path), "--plot", str(png_path)])
+    if code != 0:
+        raise RuntimeError(f"lattn critical exited with {code}")
+    return [json_path, png_path]
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    """Register ``lattn figures``."""
+    names = ", ".join(FIGURES)
+    fig = sub.add_parser(
+        "figures",
+        help="regenerate every figure of the README and the docs (fixed seeds)",
+        description=(
+            "Regenerate the figures used in the README and the docs, deterministically (fixed seeds), "
+            f"into DIR. Figures: {names}. About 2 minutes on a 2-core CPU."
+        ),
+    )
+    fig.add_argument("--out", type=Path, default=Path("docs/figures"), metavar="DIR", help="output folder")
+    fig.add_argument("--only", nargs="+", metavar="NAME", help=f"make only these figures (of: {names})")
+    fig.add_argument("--list", action="store_true", help="list the figures with their captions and exit")
+    fig.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    return fig
+
+
+def run(args) -> int:
+    """Run ``lattn figures``."""
+    if args.list:
+        for entry in FIGURES.values():
+            print(f"{entry.name}: {entry.caption}")
+        return 0
+    names = args.only or list(FIGURES)
+    unknown = [name for name in names if name not in FIGURES]
+    if unknown:
+        raise UsageError(f"--only: unknown figure {unknown[0]!r}; known: {', '.join(FIGURES)}")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise UsageError("lattn figures needs matplotlib: pip install 'lattn-jax[plot]'") from None
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"--out: cannot create folder {str(args.out)!r} ({err.strerror})") from None
+    if not os.access(args.out, os.W_OK):
+        raise UsageError(f"--out: folder {str(args.out)!r} is not writable")
+    setup_jax()
+    for name in names:
+        start = time.perf_counter()
+        paths = FIGURES[name].make(args.out)
+        if not args.quiet:
+            written = ", ".join(str(p) for p in paths)
+            print(f"{name}: {written} ({time.perf_counter() - start:.1f} s)", file=sys.stderr)
+    return 0
