@@ -84,7 +84,7 @@ def _phase_transition(out: Path) -> list[Path]:
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.8), dpi=100)
     for i, n in enumerate(PHASE_NS):
         scale = n**p
-        beta = jnp.asarray(np.geomspace(1e-2, 1e2, 61) * scale, jnp.float32)
+        beta = jnp.asarray(np.geomspace(1e-3, 1e2, 61) * scale, jnp.float32)
         key = jax.random.fold_in(jax.random.key(0), n)
         w = mc_estimate(max_weight, law, n, beta, key, 512)
         h = mc_estimate(entropy, law, n, beta, key, 512)
@@ -158,7 +158,7 @@ def _critical_beta(out: Path) -> list[Path]:
     from . import main
 
     json_path, png_path = out / "critical-beta.json", out / "critical-beta.png"
-    with contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         code = main(["critical", "--quiet", "--json", str(json_path), "--plot", str(png_path)])
     if code != 0:
         raise RuntimeError(f"lattn critical exited with {code}")
