@@ -117,7 +117,7 @@ SUSCEPTIBILITY_N = 100_000
 
 @figure(
     "susceptibility",
-    f"the entropy susceptibility chi = -dE[H]/dlog(beta) at n = {SUSCEPTIBILITY_N:.0e}: a plateau at (d-1)/2 "
+    "the entropy susceptibility chi = -dE[H]/dlog(beta) at n = 1e5: a plateau at (d-1)/2 "
     "(mean field) that ends at the critical scale",
 )
 def _susceptibility(out: Path) -> list[Path]:
