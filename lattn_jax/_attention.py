@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-from ._validation import check_beta
+from ._validation import check_array, check_beta
 
 
 def gaps(q: Float[Array, " d"], keys: Float[Array, "n d"]) -> Float[Array, " n"]:
@@ -27,6 +27,7 @@ def gaps(q: Float[Array, " d"], keys: Float[Array, "n d"]) -> Float[Array, " n"]
         >>> gaps(q, keys).tolist()
         [0.0, 1.0]
     """
+    q, keys = check_array("q", q, shape=" of shape (d,)"), check_array("keys", keys, shape=" of shape (n, d)")
     if q.ndim != 1 or keys.ndim != 2 or keys.shape[1] != q.shape[0]:
         raise ValueError(f"q must have shape (d,) and keys (n, d) with the same d, got {q.shape} and {keys.shape}")
     if keys.shape[0] == 0:
@@ -90,7 +91,7 @@ def attention_output(
     """
     if values is None:
         values = keys
-    elif values.shape[0] != keys.shape[0]:
+    elif (values := check_array("values", values, shape=" of shape (n,) or (n, d_v)")).shape[:1] != keys.shape[:1]:
         raise ValueError(f"values must have one row per key ({keys.shape[0]}), got shape {values.shape}")
     w = attention_weights(q, keys, beta)
     return jnp.tensordot(w, values, axes=1)

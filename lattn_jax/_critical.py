@@ -7,13 +7,14 @@ from collections.abc import Callable, Sequence
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._contexts import DEFAULT_HEAD, METHODS, ContextSampler, batch_size
 from ._estimators import context_values
 from ._laws import AbstractLaw
 from ._observables import _entropy, _max_weight
-from ._validation import check_choice, check_int, check_key, check_open_unit
+from ._validation import check_choice, check_dtype, check_int, check_key, check_open_unit
 
 CRITERIA = ("max_weight", "entropy_curvature")
 _PRESAMPLE_ELEMENTS = 2**26
@@ -186,6 +187,7 @@ def find_critical_beta(
     check_choice("criterion", criterion, CRITERIA)
     check_choice("method", method, METHODS)
     level = check_open_unit("level", level)
+    dtype = check_dtype("dtype", dtype)
     if criterion == "max_weight" and level <= 1.0 / n:
         raise ValueError(f"level must exceed 1/n = {1.0 / n:.3g} (the max weight at beta = 0), got {level}")
     if not isinstance(law, AbstractLaw):
@@ -219,7 +221,11 @@ def critical_scan(
         >>> scan.beta.shape
         (2,)
     """
-    ns = list(ns)
+    if isinstance(ns, str) or not isinstance(ns, Sequence | jax.Array | np.ndarray):
+        raise TypeError(f"ns must be a sequence of context sizes such as [100, 1000], got {type(ns).__name__}")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be a function callback(n, result) or None, got {type(callback).__name__}")
+    ns = [check_int("ns[i]", n, minimum=2) for n in np.asarray(ns).ravel()] if len(ns) else []
     if not ns:
         raise ValueError("ns must hold at least one context size")
     results = []

@@ -11,7 +11,7 @@ from jaxtyping import Array, ArrayLike, Float, Key, PRNGKeyArray, PyTree
 from ._contexts import DEFAULT_HEAD, METHODS, ContextSampler, batch_size
 from ._laws import AbstractLaw, default_float
 from ._observables import atoms_kernel
-from ._validation import check_beta, check_choice, check_int, check_key
+from ._validation import check_beta, check_bool, check_choice, check_dtype, check_int, check_key
 
 
 class Estimate(eqx.Module):
@@ -154,6 +154,8 @@ def mc_estimate(
     check_beta("beta", beta)
     check_key("key", key)
     check_choice("method", method, METHODS)
+    derivative = check_bool("derivative", derivative)
+    dtype = check_dtype("dtype", dtype)
     if not isinstance(law, AbstractLaw):
         raise TypeError(f"law must be a context law such as UniformSphere(d), got {type(law).__name__}")
     if not callable(observable):

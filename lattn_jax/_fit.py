@@ -28,6 +28,13 @@ class PowerLawFit(eqx.Module):
     dof: int = eqx.field(static=True)
 
 
+def _floats(name: str, values) -> np.ndarray:
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a 1-D sequence of real numbers, got {values!r}") from None
+
+
 def fit_power_law(
     ns: Sequence[float | int] | ArrayLike,
     betas: Sequence[float | int] | ArrayLike,
@@ -47,8 +54,10 @@ def fit_power_law(
         >>> round(float(fit.exponent), 3)
         0.667
     """
-    x = np.log(np.asarray(ns, dtype=np.float64))
-    y = np.asarray(betas, dtype=np.float64)
+    x, y = _floats("ns", ns), _floats("betas", betas)
+    if np.any(x <= 0):
+        raise ValueError("ns and betas must be finite and > 0")
+    x = np.log(x)
     if x.ndim != 1 or y.shape != x.shape:
         raise ValueError(f"ns and betas must be 1-D of equal length, got shapes {x.shape} and {y.shape}")
     if x.size < 2:
@@ -60,7 +69,7 @@ def fit_power_law(
     y = np.log(y)
     design = np.stack([np.ones_like(x), x], axis=1)
     if stderrs is not None:
-        rel = np.asarray(stderrs, dtype=np.float64) / np.exp(y)
+        rel = _floats("stderrs", stderrs) / np.exp(y)
         if rel.shape != x.shape or not np.all(np.isfinite(rel)) or np.any(rel <= 0):
             raise ValueError("stderrs must be finite, > 0 and one per point")
         w = 1.0 / rel**2

@@ -22,7 +22,7 @@ from jax.scipy.special import betaln
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._special import log_betainc_lower, symmetric_beta_quantile
-from ._validation import check_int
+from ._validation import check_int, check_key
 
 
 def default_float():
@@ -114,10 +114,14 @@ class UniformSphere(AbstractLaw):
         return jnp.zeros((self.d,), dtype).at[0].set(1.0)
 
     def sample(self, key: PRNGKeyArray, n: int, dtype=None) -> Float[Array, "n d"]:
+        check_key("key", key)
+        n = check_int("n", n, minimum=1)
         x = jax.random.normal(key, (n, self.d), dtype or default_float())
         return x / jnp.linalg.norm(x, axis=-1, keepdims=True)
 
     def sample_gaps(self, key: PRNGKeyArray, n: int, dtype=None) -> Float[Array, " n"]:
+        check_key("key", key)
+        n = check_int("n", n, minimum=1)
         # 1 - x1/|x| without cancellation: r^2 / (|x| (|x| + x1)) when x1 > 0.
         x = jax.random.normal(key, (n, self.d), dtype or default_float())
         x1 = x[:, 0]

@@ -7,6 +7,7 @@ fold in the far keys of an order-statistics context as quadrature atoms.
 """
 
 import functools
+import numbers
 from collections.abc import Callable
 
 import equinox as eqx
@@ -62,7 +63,7 @@ def _participation_ratio(atoms: Atoms, beta: ArrayLike) -> Array:
 def _top_k_mass(atoms: Atoms, beta: ArrayLike, k: int) -> Array:
     lw, lc = _log_key_weights(atoms, beta)
     head = (lw + lc) if atoms.num_head is None else (lw + lc)[: atoms.num_head]  # padding has lc = -inf
-    if not 1 <= k <= head.shape[0]:
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= k <= head.shape[0]:
         raise ValueError(f"k must be an integer in [1, {head.shape[0]}] (keys available), got {k}")
     return jnp.exp(logsumexp(jax.lax.top_k(head, k)[0]))
 

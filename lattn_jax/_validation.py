@@ -72,3 +72,41 @@ def check_key(name: str, key) -> None:
         raise TypeError(
             f"{name} must be a PRNG key from jax.random.key(seed), got an array {key.dtype}{list(key.shape)}"
         )
+
+
+def check_array(name: str, x, *, ndim: int | None = None, shape: str = ""):
+    """``x`` as a JAX array of real numbers; when concrete, also finite and (with
+    ``ndim``) of that rank. ``shape`` names the expected shape in messages."""
+    if isinstance(x, jax.core.Tracer):
+        return x
+    try:
+        value = np.asarray(x)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an array of real numbers{shape}, got {type(x).__name__}") from None
+    if value.dtype == object or not np.issubdtype(value.dtype, np.number) or np.iscomplexobj(value):
+        raise TypeError(f"{name} must be an array of real numbers{shape}, got dtype {value.dtype}")
+    if ndim is not None and value.ndim != ndim:
+        raise ValueError(f"{name} must be a {ndim}-D array{shape}, got shape {value.shape}")
+    if not np.all(np.isfinite(value)):
+        raise ValueError(f"{name} must be finite (no NaN or inf){shape}")
+    return x if isinstance(x, jax.Array) else jax.numpy.asarray(value)
+
+
+def check_dtype(name: str, dtype):
+    """``None`` (JAX's default float) or a floating dtype."""
+    if dtype is None:
+        return None
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{name} must be a float dtype such as jnp.float32 or jnp.float64, got {dtype!r}") from None
+    if not jax.numpy.issubdtype(resolved, jax.numpy.floating):
+        raise TypeError(f"{name} must be a float dtype such as jnp.float32 or jnp.float64, got {resolved}")
+    return dtype
+
+
+def check_bool(name: str, value) -> bool:
+    """A Python or NumPy boolean."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)

@@ -1,0 +1,342 @@
+"""Bad input everywhere: every public function of ``lattn_jax`` and
+``lattn_jax.theory`` and every ``lattn`` command rejects wrong types, ranges,
+shapes, NaN/inf, empty arrays and unknown names at call time, with a
+``ValueError``/``TypeError`` whose message names the argument and what is
+allowed; the CLI exits 2 with one line and no traceback.
+
+``test_every_public_function_is_audited`` fails when a public function is added
+without a case here, so the audit keeps up with the API."""
+
+import contextlib
+import functools
+import inspect
+import io
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import lattn_jax as lj
+from lattn_jax import theory
+from lattn_jax.cli import main
+
+KEY = jax.random.key(0)
+LAW = lj.UniformSphere(3)
+Q = jnp.array([1.0, 0.0, 0.0])
+KEYS = LAW.sample(KEY, 5)
+SETTINGS = settings(max_examples=30, deadline=None)
+
+# Bad values, by what the argument should be.
+not_a_number = st.one_of(st.text(max_size=3), st.none(), st.lists(st.integers(), max_size=2), st.just(object()))
+non_integral = st.floats(allow_nan=True, allow_infinity=True).filter(lambda x: not np.isfinite(x) or x != int(x))
+
+
+def bad_count(minimum):
+    """Values that are not an integer >= minimum."""
+    return st.one_of(st.integers(max_value=minimum - 1), non_integral, not_a_number, st.booleans())
+
+
+bad_beta = st.one_of(
+    st.floats(max_value=-1e-30, allow_infinity=True), st.just(float("nan")), st.just(float("inf")), st.text(max_size=2)
+)
+bad_unit = st.one_of(
+    st.floats(max_value=0.0), st.floats(min_value=1.0), st.just(float("nan")), st.text(max_size=2), st.none()
+)
+bad_name = st.text(max_size=8).filter(lambda s: s not in ("auto", "dense", "order-statistics"))
+bad_key = st.one_of(st.integers(), not_a_number, st.just(jax.random.split(KEY, 2)), st.just(jnp.zeros(3)))
+bad_dtype = st.sampled_from([jnp.int32, "int64", "complex64", "no-such-dtype", bool])
+
+
+def non_finite_array(shape):
+    """A float array of ``shape`` with at least one NaN or inf."""
+    return st.tuples(st.integers(0, int(np.prod(shape)) - 1), st.sampled_from([np.nan, np.inf, -np.inf])).map(
+        lambda t: np.where(np.arange(np.prod(shape)).reshape(shape) == t[0], t[1], 0.5).astype(np.float32)
+    )
+
+
+def _raises(fn, *names):
+    """``fn()`` raises ValueError/TypeError naming one of ``names``; returns the message."""
+    with pytest.raises((ValueError, TypeError)) as info:
+        fn()
+    message = str(info.value)
+    assert any(name in message for name in names), f"message does not name {names}: {message!r}"
+    return message
+
+
+def _allowed(message):
+    """The message says what is allowed."""
+    hints = (">=", "> 0", "one of", "in (", "in [", "interval", "finite", "integer", "shape", "PRNG key", "such as")
+    hints += (
+        "function",
+        "True or False",
+        "float dtype",
+        "one row per key",
+        "sequence",
+        "at least",
+        "real number",
+        "exceed",
+    )
+    assert any(h in message for h in hints), f"message does not say what is allowed: {message!r}"
+
+
+# --- one property test per argument of each public function ------------------------------------------------
+
+
+@SETTINGS
+@given(bad_count(2))
+def test_uniform_sphere_d(d):
+    _allowed(_raises(lambda: lj.UniformSphere(d), "d must"))
+
+
+@SETTINGS
+@given(bad_count(1), bad_key)
+def test_law_sample_n_and_key(n, key):
+    _allowed(_raises(lambda: LAW.sample(KEY, n), "n must"))
+    _allowed(_raises(lambda: LAW.sample_gaps(KEY, n), "n must"))
+    _allowed(_raises(lambda: LAW.sample(key, 4), "key must"))
+
+
+def test_abstract_law_cannot_be_instantiated():
+    with pytest.raises(TypeError, match="abstract"):
+        lj.AbstractLaw()
+
+
+@SETTINGS
+@given(st.one_of(not_a_number, non_finite_array((3,)), st.just(np.ones((2, 3))), st.just(np.ones(4))))
+def test_gaps_and_attention_reject_bad_queries(q):
+    for fn in (lj.gaps, lambda q_, k_: lj.attention_weights(q_, k_, 1.0)):
+        _allowed(_raises(lambda fn=fn: fn(q, KEYS), "q must"))
+
+
+@SETTINGS
+@given(st.one_of(not_a_number, non_finite_array((5, 3)), st.just(np.ones((0, 3))), st.just(np.ones((5, 2)))))
+def test_gaps_and_attention_reject_bad_keys(keys):
+    for fn in (lj.gaps, lambda q_, k_: lj.attention_logits(q_, k_, 1.0)):
+        _allowed(_raises(lambda fn=fn: fn(Q, keys), "keys must", "q must", "at least one key"))
+
+
+OBSERVABLES = [
+    lj.attention_logits,
+    lj.attention_weights,
+    lj.attention_output,
+    lj.entropy,
+    lj.max_weight,
+    lj.top_k_mass,
+    lj.effective_size,
+    lj.participation_ratio,
+]
+
+
+@SETTINGS
+@given(bad_beta)
+def test_observables_reject_bad_beta(beta):
+    for fn in OBSERVABLES:
+        _allowed(_raises(lambda fn=fn: fn(Q, KEYS, beta), "beta must"))
+
+
+@settings(max_examples=10, deadline=None)  # each call computes the weights before checking k against n
+@given(st.one_of(st.integers(max_value=0), st.integers(min_value=6), non_integral, not_a_number, st.booleans()))
+def test_top_k_mass_k(k):
+    _allowed(_raises(lambda: lj.top_k_mass(Q, KEYS, 1.0, k=k), "k must"))
+
+
+@SETTINGS
+@given(st.one_of(st.text(max_size=3), st.just(object()), non_finite_array((5,)), st.just(np.ones((4, 2)))))
+def test_attention_output_values(values):
+    _allowed(_raises(lambda: lj.attention_output(Q, KEYS, 1.0, values), "values must"))
+
+
+def _mc(**kwargs):
+    args = dict(observable=lj.max_weight, law=LAW, n=100, beta=1.0, key=KEY, num_contexts=8)
+    return lambda: lj.mc_estimate(**{**args, **kwargs})
+
+
+@SETTINGS
+@given(bad_count(2), bad_count(2), bad_count(2), bad_beta)
+def test_mc_estimate_numbers(n, num_contexts, head, beta):
+    _allowed(_raises(_mc(n=n), "n must"))
+    _allowed(_raises(_mc(num_contexts=num_contexts), "num_contexts must"))
+    _allowed(_raises(_mc(head=head), "head must"))
+    _allowed(_raises(_mc(beta=beta), "beta must"))
+
+
+@SETTINGS
+@given(bad_name, bad_key, bad_dtype, st.one_of(not_a_number, st.integers()))
+def test_mc_estimate_names_keys_dtypes(method, key, dtype, flag):
+    _allowed(_raises(_mc(method=method), "method must"))
+    _allowed(_raises(_mc(key=key), "key must"))
+    _allowed(_raises(_mc(dtype=dtype), "dtype must"))
+    _allowed(_raises(_mc(derivative=flag), "derivative must"))
+    _allowed(_raises(_mc(law=flag), "law must"))
+    _allowed(_raises(_mc(observable=flag), "observable must"))
+
+
+def test_mc_estimate_rejects_order_statistics_for_user_observables():
+    _raises(_mc(observable=lambda q, k, b: jnp.sum(k), method="order-statistics"), "order-statistics")
+
+
+def _crit(**kwargs):
+    args = dict(law=LAW, n=100, key=KEY)
+    return lambda: lj.find_critical_beta(**{**args, **kwargs})
+
+
+@SETTINGS
+@given(bad_count(2), bad_count(2), bad_count(1), bad_unit)
+def test_find_critical_beta_numbers(n, num_contexts, max_steps, level):
+    _allowed(_raises(_crit(n=n), "n must"))
+    _allowed(_raises(_crit(num_contexts=num_contexts), "num_contexts must"))
+    _allowed(_raises(_crit(max_steps=max_steps), "max_steps must"))
+    _allowed(_raises(_crit(level=level), "level must"))
+    _allowed(_raises(_crit(n=10, level=0.05), "level must exceed 1/n"))
+
+
+@SETTINGS
+@given(bad_name, bad_key, bad_dtype, st.one_of(not_a_number, st.integers()))
+def test_find_critical_beta_names_keys_dtypes(name, key, dtype, law):
+    _allowed(_raises(_crit(method=name), "method must"))
+    _allowed(_raises(_crit(criterion=name), "criterion must"))
+    _allowed(_raises(_crit(key=key), "key must"))
+    _allowed(_raises(_crit(dtype=dtype), "dtype must"))
+    _allowed(_raises(_crit(law=law), "law must"))
+
+
+@SETTINGS
+@given(st.one_of(st.integers(), st.text(max_size=3), st.none(), st.just([]), st.just([100, 1]), st.just([1.5])))
+def test_critical_scan_ns(ns):
+    _allowed(_raises(lambda: lj.critical_scan(LAW, ns, KEY), "ns must", "ns[i] must"))
+
+
+def test_critical_scan_callback():
+    _allowed(_raises(lambda: lj.critical_scan(LAW, [100], KEY, callback=3), "callback must"))
+
+
+@SETTINGS
+@given(
+    st.one_of(
+        st.just(([10], [1.0], None)),
+        st.just(([10, 100], [1.0], None)),
+        st.just(([10, 100], [1.0, -1.0], None)),
+        st.just(([10, 100], [1.0, float("nan")], [0.1, 0.1])),
+        st.just(([10, -100], [1.0, 2.0], [0.1, 0.1])),
+        st.just(([], [], None)),
+        st.just(([10, 10], [1.0, 2.0], [0.1, 0.1])),
+        st.just(([10, 100], [1.0, 2.0], [0.1, float("inf")])),
+        st.just((["a", "b"], [1.0, 2.0], None)),
+        st.just(([10, 100], [1.0, 2.0], "x")),
+    )
+)
+def test_fit_power_law(case):
+    ns, betas, stderrs = case
+    _allowed(_raises(lambda: lj.fit_power_law(ns, betas, stderrs), "ns", "betas", "stderrs", "points"))
+
+
+@SETTINGS
+@given(st.one_of(bad_count(2), st.just(lj.AbstractLaw)))
+def test_critical_exponent(d):
+    _allowed(_raises(lambda: theory.critical_exponent(d), "d must"))
+
+
+# Every public function of lattn_jax and lattn_jax.theory has a case above (classes are
+# results or laws: their constructors are audited through UniformSphere and the functions).
+AUDITED = {
+    "lattn_jax.UniformSphere",
+    "lattn_jax.AbstractLaw",
+    "lattn_jax.gaps",
+    "lattn_jax.attention_logits",
+    "lattn_jax.attention_weights",
+    "lattn_jax.attention_output",
+    "lattn_jax.entropy",
+    "lattn_jax.max_weight",
+    "lattn_jax.top_k_mass",
+    "lattn_jax.effective_size",
+    "lattn_jax.participation_ratio",
+    "lattn_jax.mc_estimate",
+    "lattn_jax.find_critical_beta",
+    "lattn_jax.critical_scan",
+    "lattn_jax.fit_power_law",
+    "lattn_jax.theory.critical_exponent",
+}
+RESULTS = {"lattn_jax.Estimate", "lattn_jax.CriticalBeta", "lattn_jax.PowerLawFit"}
+
+
+def test_every_public_function_is_audited():
+    public = set()
+    for module in (lj, theory):
+        for name, obj in vars(module).items():
+            if not name.startswith("_") and (inspect.isfunction(obj) or inspect.isclass(obj)):
+                public.add(f"{module.__name__}.{name}")
+    missing = public - AUDITED - RESULTS
+    assert not missing, f"public names without a bad-input case in tests/test_errors.py: {sorted(missing)}"
+
+
+def test_traced_values_pass_through_validation():
+    # Inside jit/vmap/grad the eager checks step aside (no ConcretizationTypeError).
+    top2 = functools.partial(lj.top_k_mass, k=2)
+    assert jax.jit(top2)(Q, KEYS, 1.0).shape == ()
+
+
+# --- the command line ----------------------------------------------------------------------------------------
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.sampled_from(["--dim", "--n", "--contexts", "--check-contexts", "--level"]),
+    st.one_of(
+        st.sampled_from(["0", "1", "-3", "1.5", "abc", "nan", "inf", "-inf", "1e400", "", "0x10"]),
+        st.text(max_size=4).filter(lambda s: not _is_number(s)),
+    ),
+)
+def test_cli_critical_bad_numbers_exit_2(flag, value):
+    # Every value here is invalid for every flag, so nothing is ever computed.
+    args = ["critical", "--quiet", "--n", "1e2", flag, value] if flag != "--n" else ["critical", flag, value]
+    with contextlib.redirect_stderr(io.StringIO()) as stderr:
+        code = main(args)
+    err = stderr.getvalue()
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("lattn: error:"), err
+    assert flag in lines[0] or "argument" in lines[0], lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["critical", "--criterion", "peak"], "invalid choice"),
+        (["critical", "--json", "/nonexistent/out.json"], "does not exist"),
+        (["critical", "--csv", "/nonexistent/out.csv"], "does not exist"),
+        (["critical", "--jsonl", "/nonexistent/out.jsonl"], "does not exist"),
+        (["critical", "--plot", "/"], "cannot write"),
+        (["critical", "--resume"], "--resume needs --jsonl"),
+        (["figures", "--only", "no-such-figure"], "unknown figure"),
+        (["figures", "--out", "/proc/no-such-dir"], "--out"),
+        (["figures", "--unknown-flag"], "unrecognized arguments"),
+        (["no-such-command"], "invalid choice"),
+    ],
+)
+def test_cli_bad_input_exits_2_with_one_line(args, message, capsys):
+    assert main(args) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("lattn: error:"), lines
+    assert message in lines[0]
+
+
+def test_cli_unwritable_existing_folder_for_figures(tmp_path, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    if os.access(locked, os.W_OK):  # running as root: permissions are not enforced
+        pytest.skip("cannot make a read-only folder here")
+    assert main(["figures", "--out", str(locked), "--only", "phase-transition"]) == 2
+    err = capsys.readouterr().err
+    assert "--out" in err and "not writable" in err
