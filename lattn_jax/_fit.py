@@ -76,7 +76,12 @@ def fit_power_law(
         raise ValueError("ns must hold at least two distinct values")
     y = np.log(y)
     if finite_size is not None:
-        kappa, q = (float(v) for v in finite_size)
+        try:
+            kappa, q = (float(v) for v in finite_size)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"finite_size must be a pair (kappa, q) of real numbers or None, got {finite_size!r}"
+            ) from None
         factor = 1.0 + kappa * np.exp(-q * x)
         if not np.all(factor > 0):
             raise ValueError(f"finite_size=({kappa}, {q}) makes 1 + kappa n^-q <= 0 for some n; it is for large n")

@@ -79,6 +79,8 @@ def _allowed(message):
         "at least",
         "real number",
         "exceed",
+        "must be >",
+        "must be <",
     )
     assert any(h in message for h in hints), f"message does not say what is allowed: {message!r}"
 
@@ -93,11 +95,25 @@ def test_uniform_sphere_d(d):
 
 
 @SETTINGS
+@given(bad_count(2), st.one_of(not_a_number, st.floats(allow_nan=True, allow_infinity=True), st.booleans()))
+def test_subsphere_and_power_density(d, s):
+    _allowed(_raises(lambda: lj.Subsphere(d, 2), "d must"))
+    _allowed(_raises(lambda: lj.Subsphere(4, d), "m must"))
+    _allowed(_raises(lambda: lj.Subsphere(4, 5), "m must"))
+    _allowed(_raises(lambda: lj.PowerDensity(d, 1.0), "d must"))
+    if not (isinstance(s, float) and s > -3):
+        _allowed(_raises(lambda: lj.PowerDensity(4, s), "s must"))
+
+
+@SETTINGS
 @given(bad_count(1), bad_key)
 def test_law_sample_n_and_key(n, key):
     _allowed(_raises(lambda: LAW.sample(KEY, n), "n must"))
     _allowed(_raises(lambda: LAW.sample_gaps(KEY, n), "n must"))
     _allowed(_raises(lambda: LAW.sample(key, 4), "key must"))
+    for law in (lj.Subsphere(4, 3), lj.PowerDensity(4, 1.0)):
+        _allowed(_raises(lambda law=law: law.sample(KEY, n), "n must"))
+        _allowed(_raises(lambda law=law: law.sample_gaps(key, 4), "key must"))
 
 
 def test_abstract_law_cannot_be_instantiated():
@@ -235,6 +251,76 @@ def test_fit_power_law(case):
 
 
 @SETTINGS
+@given(st.one_of(st.text(max_size=3), st.just((1.0,)), st.just((1.0, "a")), st.just((-200.0, 0.5)), st.integers()))
+def test_fit_power_law_finite_size(finite_size):
+    fit = lambda: lj.fit_power_law([10, 100], [1.0, 2.0], [0.1, 0.1], finite_size=finite_size)  # noqa: E731
+    _allowed(_raises(fit, "finite_size"))
+
+
+class _NoGapLaw(lj.AbstractLaw):
+    @property
+    def dim(self):
+        return 3
+
+    def query(self, dtype=None):
+        return Q
+
+    def sample(self, key, n, dtype=None):
+        return LAW.sample(key, n, dtype)
+
+
+THEORY_OF_LAW = [
+    theory.gap_expansion,
+    theory.critical_constant,
+    theory.finite_size_coefficient,
+    lambda d: theory.limit_intensity(d, 1.0),
+    lambda d: theory.limit_mean_max_weight(d, 1.0),
+    lambda d: theory.critical_beta(d, 100),
+]
+
+
+@SETTINGS
+@given(bad_count(2))
+def test_theory_rejects_bad_dimensions(d):
+    for fn in THEORY_OF_LAW:
+        _allowed(_raises(lambda fn=fn: fn(d), "d must"))
+
+
+def test_theory_rejects_laws_without_a_gap_law():
+    for fn in THEORY_OF_LAW:
+        _raises(lambda fn=fn: fn(_NoGapLaw()), "no closed-form gap law")
+
+
+bad_gamma = st.one_of(
+    st.floats(max_value=0.0), st.just(float("nan")), st.just(float("inf")), st.text(max_size=2), st.just([1.0, -1.0])
+)
+
+
+@SETTINGS
+@given(bad_gamma, bad_unit, st.one_of(st.floats(max_value=1.99), st.just(float("nan")), st.text(max_size=2)))
+def test_theory_gamma_level_n(gamma, level, n):
+    _allowed(_raises(lambda: theory.limit_intensity(3, gamma), "gamma must"))
+    _allowed(_raises(lambda: theory.limit_mean_max_weight(3, gamma), "gamma must"))
+    _allowed(_raises(lambda: theory.critical_constant(3, level), "level must"))
+    _allowed(_raises(lambda: theory.finite_size_coefficient(3, level), "level must"))
+    _allowed(_raises(lambda: theory.critical_beta(3, 100, level), "level must"))
+    _allowed(_raises(lambda: theory.critical_beta(3, n), "n must"))
+
+
+@SETTINGS
+@given(bad_key, bad_gamma, bad_count(1), bad_count(2))
+def test_theory_limit_samplers(key, gamma, num_samples, num_points):
+    for fn in (theory.sample_limit_weights, theory.sample_limit_entropy):
+        _allowed(_raises(lambda fn=fn: fn(key, 3, 1.0, 10), "key must"))
+        _allowed(_raises(lambda fn=fn: fn(KEY, 3, gamma, 10), "gamma must"))
+        _allowed(_raises(lambda fn=fn: fn(KEY, 3, 1.0, num_samples), "num_samples must"))
+        _allowed(_raises(lambda fn=fn: fn(KEY, 3, 1.0, 10, num_points=num_points), "num_points must"))
+    _allowed(_raises(lambda: theory.sample_limit_weights(KEY, 3, jnp.ones(2), 10), "gamma must"))
+    _allowed(_raises(lambda: theory.sample_limit_weights(KEY, 3, 1.0, 10, k=0), "k must"))
+    _allowed(_raises(lambda: theory.sample_limit_weights(KEY, 3, 1.0, 10, k=5, num_points=4), "k must"))
+
+
+@SETTINGS
 @given(st.one_of(bad_count(2), st.just(lj.AbstractLaw)))
 def test_critical_exponent(d):
     _allowed(_raises(lambda: theory.critical_exponent(d), "d must"))
@@ -259,6 +345,16 @@ AUDITED = {
     "lattn_jax.critical_scan",
     "lattn_jax.fit_power_law",
     "lattn_jax.theory.critical_exponent",
+    "lattn_jax.Subsphere",
+    "lattn_jax.PowerDensity",
+    "lattn_jax.theory.gap_expansion",
+    "lattn_jax.theory.critical_constant",
+    "lattn_jax.theory.finite_size_coefficient",
+    "lattn_jax.theory.limit_intensity",
+    "lattn_jax.theory.limit_mean_max_weight",
+    "lattn_jax.theory.critical_beta",
+    "lattn_jax.theory.sample_limit_weights",
+    "lattn_jax.theory.sample_limit_entropy",
 }
 RESULTS = {"lattn_jax.Estimate", "lattn_jax.CriticalBeta", "lattn_jax.PowerLawFit"}
 

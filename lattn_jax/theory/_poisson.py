@@ -36,7 +36,7 @@ from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 from .._laws import AbstractLaw, UniformSphere, default_float
 from .._observables import Atoms, _entropy, _log_key_weights
 from .._special import legendre_unit
-from .._validation import check_int, check_key, check_open_unit
+from .._validation import check_array, check_int, check_key, check_open_unit
 
 _TAIL_NODES = 48
 _NODES = 64  # per tanh-sinh quadrature: m(gamma) to ~1e-7 (96 and 160 nodes agree to 1e-9)
@@ -65,7 +65,9 @@ def gap_expansion(d_or_law: "int | AbstractLaw") -> tuple[float, float, float]:
 
 
 def _check_gamma(gamma) -> None:
-    value = np.asarray(gamma) if not isinstance(gamma, jax.core.Tracer) else None
+    if isinstance(gamma, jax.core.Tracer):
+        return
+    value = np.asarray(check_array("gamma", gamma))
     if value is not None and (not np.all(np.isfinite(value)) or np.any(value <= 0)):
         raise ValueError(f"gamma must be finite and > 0, got {gamma}")
 
@@ -225,7 +227,7 @@ def critical_beta(d_or_law: "int | AbstractLaw", n: ArrayLike, level: float = 0.
         3989.6
     """
     a, _, _ = gap_expansion(d_or_law)
-    n = np.asarray(n, dtype=np.float64)
+    n = np.asarray(check_array("n", n), dtype=np.float64)
     if not np.all(np.isfinite(n)) or np.any(n < 2):
         raise ValueError(f"n must be finite and >= 2, got {n}")
     beta = critical_constant(d_or_law, level) * n ** (1.0 / a)
