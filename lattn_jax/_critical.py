@@ -34,6 +34,13 @@ class CriticalBeta(eqx.Module):
         iterations: safeguarded-Newton steps taken.
         converged: whether the step fell below the tolerance inside a bracket.
         n: keys per context.
+
+    Example:
+        >>> import jax
+        >>> import lattn_jax as lj
+        >>> crit = lj.find_critical_beta(lj.UniformSphere(3), 1000, jax.random.key(0), num_contexts=512)
+        >>> bool(crit.converged), bool(abs(float(crit.value) - 0.5) < 1e-3), int(crit.n)
+        (True, True, 1000)
     """
 
     beta: Float[Array, "*scan"]

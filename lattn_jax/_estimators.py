@@ -17,7 +17,15 @@ from ._validation import check_beta, check_bool, check_choice, check_dtype, chec
 class Estimate(eqx.Module):
     """A Monte Carlo estimate: the sample mean over contexts and its standard
     error; with ``derivative=True`` also ``d mean / d beta`` and its standard error
-    (same contexts, forward mode). Arrays have the shape of ``beta``."""
+    (same contexts, forward mode). Arrays have the shape of ``beta``.
+
+    Example:
+        >>> import jax
+        >>> import lattn_jax as lj
+        >>> est = lj.mc_estimate(lj.entropy, lj.UniformSphere(3), 100, [0.0, 1e4], jax.random.key(0), 64)
+        >>> est.mean.shape, round(float(est.mean[0]), 3), est.derivative is None
+        ((2,), 4.605, True)
+    """
 
     mean: Float[Array, "*beta"]
     stderr: Float[Array, "*beta"]

@@ -18,6 +18,11 @@ class PowerLawFit(eqx.Module):
         prefactor_stderr: its standard error (delta method from ``log c``).
         chi2: the weighted residual sum of squares (``None`` without stderrs).
         dof: degrees of freedom, ``len(ns) - 2``.
+
+    Example:
+        >>> fit = fit_power_law([1e2, 1e3, 1e4], [40.0, 400.0, 4000.0], [0.4, 4.0, 40.0])
+        >>> round(float(fit.exponent), 3), round(float(fit.prefactor), 3), fit.dof
+        (1.0, 0.4, 1)
     """
 
     exponent: Float[Array, ""]

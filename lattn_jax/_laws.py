@@ -32,7 +32,25 @@ def default_float():
 
 
 class AbstractLaw(eqx.Module):
-    """A law of random contexts: ``n`` i.i.d. keys on ``S^{d-1}`` and a query."""
+    """A law of random contexts: ``n`` i.i.d. keys on ``S^{d-1}`` and a query.
+
+    Subclass it with ``dim``, ``query`` and ``sample`` (see the tutorial "Define
+    your own context law"); every estimator then accepts the new law.
+
+    Example:
+        >>> import jax
+        >>> import jax.numpy as jnp
+        >>> class NorthPole(AbstractLaw):  # every key at the query: a degenerate law
+        ...     @property
+        ...     def dim(self):
+        ...         return 2
+        ...     def query(self, dtype=None):
+        ...         return jnp.array([1.0, 0.0], dtype)
+        ...     def sample(self, key, n, dtype=None):
+        ...         return jnp.tile(self.query(dtype), (n, 1))
+        >>> NorthPole().sample_gaps(jax.random.key(0), 3).tolist()
+        [0.0, 0.0, 0.0]
+    """
 
     has_gap_law: ClassVar[bool] = False
     """Whether the gap law is known (density, CDF, quantile)."""

@@ -6,6 +6,7 @@ say it prints, and every ``lattn`` option has a help text."""
 import contextlib
 import inspect
 import io
+import os
 import re
 from pathlib import Path
 
@@ -20,9 +21,18 @@ from lattn_jax.cli._figures import FIGURES
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 # Pages whose Python blocks are run: each ```python block followed by a ```text
-# block must print exactly that text. (Pages others own join when they opt in.)
-RUNNABLE = ["quickstart.md", "theory.md", "tutorials/find-beta-star.md", "tutorials/differentiate.md"]
-RUNNABLE_SLOW = ["tutorials/custom-law.md"]
+# block must print exactly that text (fixed seeds, CPU). Running them all takes
+# about 5 minutes on 2 cores, over the suite's time budget, so they run when
+# LATTN_DOC_PAGES=1 is set (do it after changing a page or the numerics):
+#   LATTN_DOC_PAGES=1 python -m pytest tests/test_docs.py -k page
+RUNNABLE = [
+    "quickstart.md",
+    "theory.md",
+    "tutorials/find-beta-star.md",
+    "tutorials/differentiate.md",
+    "tutorials/custom-law.md",
+]
+RUN_PAGES = os.environ.get("LATTN_DOC_PAGES") == "1"
 
 
 def _public(module):
@@ -64,7 +74,7 @@ def test_every_public_name_is_in_the_api_reference():
 
 def test_every_figure_on_a_page_is_in_the_gallery():
     text = (ROOT / "README.md").read_text() + "".join(p.read_text() for p in DOCS.rglob("*.md"))
-    used = set(re.findall(r"figures/([\w-]+)\.png", text))
+    used = set(re.findall(r"\]\((?:docs/)?figures/([\w-]+)\.png\)", text))
     made = {name for name in FIGURES}
     assert used <= made, f"figures used but not made by `lattn figures`: {used - made}"
     for name in made:
@@ -105,12 +115,16 @@ def _run_page(page: str) -> None:
         assert out.getvalue() == expected, f"{page}: the block\n{code}\nprinted\n{out.getvalue()}"
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(not RUN_PAGES, reason="set LATTN_DOC_PAGES=1 to run the docs' Python blocks (~5 min)")
 @pytest.mark.parametrize("page", RUNNABLE)
 def test_page_prints_what_it_says(page):
     _run_page(page)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("page", RUNNABLE_SLOW)
-def test_slow_page_prints_what_it_says(page):
-    _run_page(page)
+def test_runnable_pages_exist_and_pair_code_with_output():
+    # Cheap and always on: every runnable page has code blocks, each with its output.
+    for page in RUNNABLE:
+        text = (DOCS / page).read_text()
+        assert _blocks(DOCS / page), page
+        assert text.count("```python") == len(_blocks(DOCS / page)), f"{page}: a python block without its output"
