@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(prog="lattn", description="The long-context limit of softmax attention, measured.")
     parser.add_argument("--version", action="version", version=f"lattn-jax {__version__}")
+    parser.epilog = "Run 'lattn COMMAND --help' for the options of a command. Docs: docs/ (mkdocs build), README.md."
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for command in COMMANDS:
         command.add_parser(sub).set_defaults(run=command.run)

@@ -173,10 +173,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="regenerate every figure of the README and the docs (fixed seeds)",
         description=(
             "Regenerate the figures used in the README and the docs, deterministically (fixed seeds), "
-            f"into DIR. Figures: {names}. About 2 minutes on a 2-core CPU."
+            f"into DIR. Figures: {names}. About 2 minutes of CPU time."
         ),
     )
-    fig.add_argument("--out", type=Path, default=Path("docs/figures"), metavar="DIR", help="output folder")
+    fig.add_argument(
+        "--out", type=Path, default=Path("docs/figures"), metavar="DIR", help="output folder (default: docs/figures)"
+    )
     fig.add_argument("--only", nargs="+", metavar="NAME", help=f"make only these figures (of: {names})")
     fig.add_argument("--list", action="store_true", help="list the figures with their captions and exit")
     fig.add_argument("--quiet", action="store_true", help="no progress on stderr")
