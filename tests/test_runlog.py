@@ -14,8 +14,11 @@ import pytest
 from lattn_jax.cli import main
 from lattn_jax.cli._critical import CSV_COLUMNS
 
-NS = ["100", "200", "400", "800", "1600"]
 CONFIG = ["--dim", "3", "--contexts", "64", "--check-contexts", "64", "--seed", "7"]
+# The killed run: one n and three dimensions. Each d is a new compiled program, so a run
+# spends seconds between points and the kill lands mid-run, never after the end.
+DIMS = ["3", "4", "5"]
+SCAN = ["--dim", *DIMS, "--n", "1000", "--contexts", "64", "--check-contexts", "64", "--seed", "7"]
 
 
 def _points(path):
@@ -28,13 +31,13 @@ def _points(path):
     return [r for r in records[1:] if r["kind"] == "point"]
 
 
-def _start(log, *extra):
-    env = dict(os.environ, LATTN_JAX_CACHE="")  # compile every point: a run lasts long enough to interrupt
-    cmd = [sys.executable, "-m", "lattn_jax.cli", "critical", *CONFIG, "--n", *NS, "--jsonl", str(log), "--quiet"]
-    return subprocess.Popen([*cmd, *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+def _start(log, cache, *extra):
+    env = dict(os.environ, LATTN_JAX_CACHE=str(cache))
+    cmd = [sys.executable, "-m", "lattn_jax.cli", "critical", *SCAN, "--jsonl", str(log), "--quiet", *extra]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
-def _wait_for_points(proc, log, count, timeout=120):
+def _wait_for_points(proc, log, count, timeout=300):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if log.exists() and len(_points(log)) >= count:
@@ -45,45 +48,46 @@ def _wait_for_points(proc, log, count, timeout=120):
 
 
 @pytest.mark.slow
-def test_interrupted_run_resumes_and_loses_nothing(tmp_path):
-    log = tmp_path / "scan.jsonl"
-    proc = _start(log)
+def test_interrupted_run_resumes_and_loses_nothing(tmp_path, monkeypatch):
+    log, cache = tmp_path / "scan.jsonl", tmp_path / "xla-cache"
+    proc = _start(log, cache)
     try:
         _wait_for_points(proc, log, 1)
         proc.send_signal(signal.SIGINT)  # Ctrl-C
-        _, err = proc.communicate(timeout=60)
+        _, err = proc.communicate(timeout=120)
     finally:
         proc.kill()
     assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err, err
     after_sigint = _points(log)
-    assert 1 <= len(after_sigint) < len(NS)
+    assert 1 <= len(after_sigint) < len(DIMS)
 
-    proc = _start(log, "--resume")
+    proc = _start(log, cache, "--resume")
     try:
         _wait_for_points(proc, log, len(after_sigint) + 1)
         proc.send_signal(signal.SIGKILL)  # kill -9: no clean-up at all
-        proc.communicate(timeout=60)
+        proc.communicate(timeout=120)
     finally:
         proc.kill()
     after_sigkill = _points(log)
     assert after_sigkill[: len(after_sigint)] == after_sigint  # nothing finished is lost or changed
-    assert len(after_sigint) < len(after_sigkill) <= len(NS)
+    assert len(after_sigint) < len(after_sigkill) <= len(DIMS)
 
-    proc = _start(log, "--resume")
+    proc = _start(log, cache, "--resume")
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     assert out.count("(resumed)") == len(after_sigkill)
     final = _points(log)
     assert final[: len(after_sigkill)] == after_sigkill
-    assert sorted(r["n"] for r in final) == sorted(int(n) for n in NS)  # each point exactly once
+    assert sorted(r["d"] for r in final) == [int(d) for d in DIMS]  # each point exactly once
     assert all(r["converged"] for r in final)
 
-    # Each point's keys depend on (seed, d, n) only: an uninterrupted run gives the same numbers.
+    # Each point's keys depend on (seed, d, n) only: an uninterrupted run gives the same numbers
+    # (d = 3, compiled by the first run: the shared cache makes this quick).
+    monkeypatch.setenv("LATTN_JAX_CACHE", str(cache))
     fresh = tmp_path / "fresh.json"
-    assert main(["critical", *CONFIG, "--n", "100", "200", "--json", str(fresh), "--quiet"]) == 0
-    by_n = {r["n"]: r for r in final}
-    for row in json.loads(fresh.read_text())["results"]:
-        assert row == {k: v for k, v in by_n[row["n"]].items() if k != "kind"}
+    assert main(["critical", *SCAN[:2], *SCAN[4:], "--json", str(fresh), "--quiet"]) == 0
+    (row,) = json.loads(fresh.read_text())["results"]
+    assert row == {k: v for k, v in final[0].items() if k != "kind"}
 
 
 def test_resume_refuses_a_different_config(tmp_path, capsys):
