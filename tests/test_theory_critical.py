@@ -131,3 +131,14 @@ def test_finite_size_fit_recovers_exact_exponent():
     assert float(factored.exponent) == pytest.approx(p, abs=1e-6)
     with pytest.raises(ValueError, match="factors must be finite"):
         lj.fit_power_law(ns, betas, factors=[1.0, 2.0])
+
+
+@pytest.mark.parametrize("d", [2, 16])
+def test_limit_quadrature_has_converged(d, monkeypatch, x64):
+    """Doubling the tanh-sinh nodes moves m(gamma*) by < 1e-5 (gamma* by < 1e-4 relative) at both ends of 2 <= d <= 16."""
+    from lattn_jax.theory import _poisson
+
+    gamma = theory.critical_constant(d)
+    base = float(theory.limit_mean_max_weight(d, gamma))
+    monkeypatch.setattr(_poisson, "_NODES", 2 * _poisson._NODES)
+    assert float(theory.limit_mean_max_weight(d, gamma)) == pytest.approx(base, abs=1e-5)
