@@ -135,7 +135,8 @@ def test_finite_size_fit_recovers_exact_exponent():
 
 @pytest.mark.parametrize("d", [2, 16])
 def test_limit_quadrature_has_converged(d, monkeypatch, x64):
-    """Doubling the tanh-sinh nodes moves m(gamma*) by < 1e-5 (gamma* by < 1e-4 relative) at both ends of 2 <= d <= 16."""
+    """Doubling the tanh-sinh nodes moves m(gamma*) by < 1e-5 (gamma* by < 1e-4 relative),
+    at both ends of 2 <= d <= 16."""
     from lattn_jax.theory import _poisson
 
     gamma = theory.critical_constant(d)

@@ -132,7 +132,7 @@ def run(args) -> int:
     from .._critical import find_critical_beta
     from .._estimators import mc_estimate
     from .._observables import max_weight
-    from ..theory import critical_exponent, finite_size_coefficient, finite_size_factors
+    from ..theory import critical_constant, critical_exponent, finite_size_coefficient, finite_size_factors
 
     ns = sorted(set(args.n))
     config = {
@@ -218,11 +218,13 @@ def run(args) -> int:
                 factors = finite_size_factors(law, [r["n"] for r in rows], args.level)
                 corrected = _fit_record(d, rows, theory, factors)
                 corrected["kappa"] = finite_size_coefficient(law, args.level)
+                corrected["theory_prefactor"] = critical_constant(law, args.level)
                 payload["finite_size_fits"].append(corrected)
                 print(
                     f"finite-size fit: beta* = c n^p F(n), F exact (~ 1 {corrected['kappa']:+.3f} n^-{theory:.3g}): "
                     f"p = {corrected['exponent']:.4f} ± {corrected['exponent_stderr']:.4f}   "
-                    f"(z = {corrected['z']:+.2f}, chi2/dof = {corrected['chi2']:.1f}/{corrected['dof']})"
+                    f"(z = {corrected['z']:+.2f}, chi2/dof = {corrected['chi2']:.1f}/{corrected['dof']}), "
+                    f"c = {corrected['prefactor']:.4g} (theory {corrected['theory_prefactor']:.4g})"
                 )
         if args.json:
             write_json(args.json, payload)
