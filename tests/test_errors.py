@@ -276,6 +276,9 @@ THEORY_OF_LAW = [
     lambda d: theory.limit_intensity(d, 1.0),
     lambda d: theory.limit_mean_max_weight(d, 1.0),
     lambda d: theory.critical_beta(d, 100),
+    lambda d: theory.exact_mean_max_weight(d, 100, 1.0),
+    lambda d: theory.exact_critical_beta(d, 100),
+    lambda d: theory.finite_size_factors(d, [100]),
 ]
 
 
@@ -305,6 +308,20 @@ def test_theory_gamma_level_n(gamma, level, n):
     _allowed(_raises(lambda: theory.finite_size_coefficient(3, level), "level must"))
     _allowed(_raises(lambda: theory.critical_beta(3, 100, level), "level must"))
     _allowed(_raises(lambda: theory.critical_beta(3, n), "n must"))
+
+
+@SETTINGS
+@given(bad_count(2), bad_beta, bad_unit)
+def test_theory_exact_finite_n(n, beta, level):
+    if n != 1:  # n = 1 is allowed for E[max weight] (it is 1)
+        _allowed(_raises(lambda: theory.exact_mean_max_weight(3, n, 1.0), "n must"))
+    _allowed(_raises(lambda: theory.exact_mean_max_weight(3, 100, beta), "beta must"))
+    _allowed(_raises(lambda: theory.exact_critical_beta(3, n), "n must"))
+    _allowed(_raises(lambda: theory.exact_critical_beta(3, 100, level), "level must"))
+    _allowed(_raises(lambda: theory.exact_critical_beta(3, 10, 0.05), "level must exceed"))
+    _allowed(_raises(lambda: theory.finite_size_factors(3, [100, n]), "ns[i] must"))
+    _allowed(_raises(lambda: theory.finite_size_factors(3, 100), "ns must"))
+    _allowed(_raises(lambda: theory.finite_size_factors(3, [100], level), "level must"))
 
 
 @SETTINGS
@@ -355,6 +372,9 @@ AUDITED = {
     "lattn_jax.theory.critical_beta",
     "lattn_jax.theory.sample_limit_weights",
     "lattn_jax.theory.sample_limit_entropy",
+    "lattn_jax.theory.exact_mean_max_weight",
+    "lattn_jax.theory.exact_critical_beta",
+    "lattn_jax.theory.finite_size_factors",
 }
 RESULTS = {"lattn_jax.Estimate", "lattn_jax.CriticalBeta", "lattn_jax.PowerLawFit"}
 
@@ -415,6 +435,13 @@ def test_cli_critical_bad_numbers_exit_2(flag, value):
         (["critical", "--jsonl", "/nonexistent/out.jsonl"], "does not exist"),
         (["critical", "--plot", "/"], "cannot write"),
         (["critical", "--resume"], "--resume needs --jsonl"),
+        (["critical", "--law", "gaussian"], "unknown law"),
+        (["critical", "--law", "subsphere:x"], "bad parameter"),
+        (["critical", "--law", "subsphere:5", "--dim", "3"], "--law subsphere:M needs 2 <= M <= d"),
+        (["critical", "--law", "power:-5", "--dim", "3"], "--law power:S needs S > 1 - d"),
+        (["critical", "--finite-size", "--criterion", "entropy_curvature"], "--finite-size applies"),
+        (["validate", "--only", "no-such-check"], "invalid choice"),
+        (["validate", "--json", "/nonexistent/v.json"], "does not exist"),
         (["figures", "--only", "no-such-figure"], "unknown figure"),
         (["figures", "--out", "/proc/no-such-dir"], "--out"),
         (["figures", "--unknown-flag"], "unrecognized arguments"),

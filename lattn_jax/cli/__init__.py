@@ -4,10 +4,10 @@ and ``run(args) -> int``; JAX is imported inside ``run`` so ``--help`` is fast."
 import argparse
 import sys
 
-from . import _critical, _figures
+from . import _critical, _figures, _validate
 from ._common import UsageError
 
-COMMANDS = (_critical, _figures)
+COMMANDS = (_critical, _validate, _figures)
 
 
 class _Parser(argparse.ArgumentParser):
