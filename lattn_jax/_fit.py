@@ -95,7 +95,7 @@ def fit_power_law(
             raise ValueError(f"finite_size=({kappa}, {q}) makes 1 + kappa n^-q <= 0 for some n; it is for large n")
         y = y - np.log(factor)
     if factors is not None:
-        factors = np.asarray(factors, dtype=np.float64)
+        factors = _floats("factors", factors)
         if factors.shape != x.shape or not np.all(np.isfinite(factors)) or np.any(factors <= 0):
             raise ValueError(f"factors must be finite, > 0 and one per point, got {factors}")
         y = y - np.log(factors)

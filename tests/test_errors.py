@@ -257,6 +257,13 @@ def test_fit_power_law_finite_size(finite_size):
     _allowed(_raises(fit, "finite_size"))
 
 
+@SETTINGS
+@given(st.one_of(st.text(max_size=3), st.just([1.0]), st.just([1.0, 0.0]), st.just([1.0, float("nan")])))
+def test_fit_power_law_factors(factors):
+    fit = lambda: lj.fit_power_law([10, 100], [1.0, 2.0], [0.1, 0.1], factors=factors)  # noqa: E731
+    _allowed(_raises(fit, "factors"))
+
+
 class _NoGapLaw(lj.AbstractLaw):
     @property
     def dim(self):
