@@ -15,10 +15,10 @@ from lattn_jax.cli import main
 from lattn_jax.cli._critical import CSV_COLUMNS
 
 CONFIG = ["--dim", "3", "--contexts", "64", "--check-contexts", "64", "--seed", "7"]
-# The killed run: one n and three dimensions. Each d is a new compiled program, so a run
-# spends seconds between points and the kill lands mid-run, never after the end.
-DIMS = ["3", "4", "5"]
-SCAN = ["--dim", *DIMS, "--n", "1000", "--contexts", "64", "--check-contexts", "64", "--seed", "7"]
+# The killed run: three context sizes, sampled densely, so each n is a new compiled program
+# (a shape) and a run spends seconds between points: the kill lands mid-run, never after the end.
+NS = ["100", "200", "400"]
+SCAN = ["--dim", "3", "--n", *NS, "--method", "dense", "--contexts", "64", "--check-contexts", "64", "--seed", "7"]
 
 
 def _points(path):
@@ -34,7 +34,16 @@ def _points(path):
 def _start(log, cache, *extra):
     env = dict(os.environ, LATTN_JAX_CACHE=str(cache))
     cmd = [sys.executable, "-m", "lattn_jax.cli", "critical", *SCAN, "--jsonl", str(log), "--quiet", *extra]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    # A child inherits an ignored SIGINT from a background parent (nohup, `cmd &`): restore the default,
+    # so Python turns SIGINT into KeyboardInterrupt as it does at a terminal.
+    return subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
 
 
 def _wait_for_points(proc, log, count, timeout=300):
@@ -59,7 +68,7 @@ def test_interrupted_run_resumes_and_loses_nothing(tmp_path, monkeypatch):
         proc.kill()
     assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err, err
     after_sigint = _points(log)
-    assert 1 <= len(after_sigint) < len(DIMS)
+    assert 1 <= len(after_sigint) < len(NS)
 
     proc = _start(log, cache, "--resume")
     try:
@@ -70,7 +79,7 @@ def test_interrupted_run_resumes_and_loses_nothing(tmp_path, monkeypatch):
         proc.kill()
     after_sigkill = _points(log)
     assert after_sigkill[: len(after_sigint)] == after_sigint  # nothing finished is lost or changed
-    assert len(after_sigint) < len(after_sigkill) <= len(DIMS)
+    assert len(after_sigint) < len(after_sigkill) <= len(NS)
 
     proc = _start(log, cache, "--resume")
     out, err = proc.communicate(timeout=300)
@@ -78,14 +87,14 @@ def test_interrupted_run_resumes_and_loses_nothing(tmp_path, monkeypatch):
     assert out.count("(resumed)") == len(after_sigkill)
     final = _points(log)
     assert final[: len(after_sigkill)] == after_sigkill
-    assert sorted(r["d"] for r in final) == [int(d) for d in DIMS]  # each point exactly once
+    assert sorted(r["n"] for r in final) == [int(n) for n in NS]  # each point exactly once
     assert all(r["converged"] for r in final)
 
     # Each point's keys depend on (seed, d, n) only: an uninterrupted run gives the same numbers
-    # (d = 3, compiled by the first run: the shared cache makes this quick).
+    # (n = 100, compiled by the first run: the shared cache makes this quick).
     monkeypatch.setenv("LATTN_JAX_CACHE", str(cache))
     fresh = tmp_path / "fresh.json"
-    assert main(["critical", *SCAN[:2], *SCAN[4:], "--json", str(fresh), "--quiet"]) == 0
+    assert main(["critical", *SCAN[:2], "--n", "100", *SCAN[6:], "--json", str(fresh), "--quiet"]) == 0
     (row,) = json.loads(fresh.read_text())["results"]
     assert row == {k: v for k, v in final[0].items() if k != "kind"}
 
