@@ -96,16 +96,17 @@ def _series_limit(order: float) -> float:
 
 
 def bessel_ratio_parts(order: float, x: Float[Array, "*batch"]) -> tuple[Array, Array, Array]:
-    """``(R, 1 - R, log I_order(x) - x)`` with ``R = I_{order+1}(x) / I_order(x)``.
+    """``(R, 1 - R, log F - x)`` with ``R = I_{order+1}(x) / I_order(x)`` and
+    ``F = Gamma(order + 1) (2/x)^order I_order(x) = 0F1(; order + 1; x^2/4)``
+    (``F = 1`` at ``x = 0``; ``log F`` keeps full relative precision as ``x -> 0``).
 
-    ``order >= 0`` is a static float, ``x >= 0``. At ``x = 0``: ``(0, 1, 0)``
-    for order 0 and ``(0, 1, -inf)`` otherwise.
+    ``order >= 0`` is a static float, ``x >= 0``; ``(0, 1, 0)`` at ``x = 0``.
 
     Example:
         >>> import jax.numpy as jnp
-        >>> r, one_minus_r, log_ive = bessel_ratio_parts(0.0, jnp.asarray(2.0))
-        >>> round(float(r), 6), round(float(jnp.exp(log_ive)), 6)  # I1(2)/I0(2), i0e(2)
-        (0.697775, 0.308508)
+        >>> r, one_minus_r, log_f = bessel_ratio_parts(0.0, jnp.asarray(2.0))
+        >>> round(float(r), 6), round(float(jnp.exp(log_f + 2.0)), 6)  # I1(2)/I0(2), I0(2)
+        (0.697775, 2.279585)
     """
     order = float(order)
     x = jnp.asarray(x)
@@ -116,9 +117,7 @@ def bessel_ratio_parts(order: float, x: Float[Array, "*batch"]) -> tuple[Array, 
     xs = jnp.where(small, x, limit)
     f0, f1 = _series(order, xs)
     r_series = xs / (2.0 * (order + 1.0)) * f1 / f0
-    log_xs = jnp.log(jnp.where(xs > 0, xs, 1.0))
-    log_ive_series = jnp.where(xs > 0, order * (log_xs - jnp.log(2.0)), 0.0 if order == 0 else -jnp.inf)
-    log_ive_series = log_ive_series - gammaln(order + 1.0) + jnp.log(f0) - xs
+    log_f_series = jnp.log(f0) - xs
 
     # Debye at a large order, then backward recurrence.
     xd = jnp.where(small, limit + 1.0, x)
@@ -140,11 +139,11 @@ def bessel_ratio_parts(order: float, x: Float[Array, "*batch"]) -> tuple[Array, 
         return r_new, c_new, log_sum + jnp.log(r_new)
 
     r_d, c_d, log_sum = jax.lax.fori_loop(0, steps, down, (r_top, c_top, jnp.zeros_like(xd)))
-    log_ive_debye = log_top - log_sum
+    log_f_debye = log_top - log_sum + gammaln(order + 1.0) - order * jnp.log(0.5 * xd)
 
     return (
         jnp.where(small, r_series, r_d),
         jnp.where(small, 1.0 - r_series, c_d),
-        jnp.where(small, log_ive_series, log_ive_debye),
+        jnp.where(small, log_f_series, log_f_debye),
     )
 

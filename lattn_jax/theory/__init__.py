@@ -2,3 +2,9 @@
 attention over ``n`` random keys, by regime (one private module per concept)."""
 
 from ._exponents import critical_exponent as critical_exponent
+from ._mean_field import OutputCovariance as OutputCovariance
+from ._mean_field import log_partition as log_partition
+from ._mean_field import mean_field_entropy as mean_field_entropy
+from ._mean_field import mean_resultant as mean_resultant
+from ._mean_field import output_covariance as output_covariance
+from ._mean_field import output_mean as output_mean
