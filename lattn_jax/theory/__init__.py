@@ -8,3 +8,7 @@ from ._mean_field import mean_field_entropy as mean_field_entropy
 from ._mean_field import mean_resultant as mean_resultant
 from ._mean_field import output_covariance as output_covariance
 from ._mean_field import output_mean as output_mean
+from ._score import score_log_cdf as score_log_cdf
+from ._score import score_log_density as score_log_density
+from ._score import score_log_sf as score_log_sf
+from ._score import score_quantile as score_quantile
