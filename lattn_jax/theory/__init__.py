@@ -12,3 +12,6 @@ from ._score import score_log_cdf as score_log_cdf
 from ._score import score_log_density as score_log_density
 from ._score import score_log_sf as score_log_sf
 from ._score import score_quantile as score_quantile
+from ._supercritical import expected_max_weight_deficit as expected_max_weight_deficit
+from ._supercritical import prob_max_weight_above as prob_max_weight_above
+from ._supercritical import supercritical_rate as supercritical_rate
