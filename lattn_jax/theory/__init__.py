@@ -15,3 +15,6 @@ from ._score import score_quantile as score_quantile
 from ._supercritical import expected_max_weight_deficit as expected_max_weight_deficit
 from ._supercritical import prob_max_weight_above as prob_max_weight_above
 from ._supercritical import supercritical_rate as supercritical_rate
+from ._heat import heat_displacement as heat_displacement
+from ._heat import heat_flow_mean_resultant as heat_flow_mean_resultant
+from ._heat import heat_output as heat_output
