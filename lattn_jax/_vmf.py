@@ -6,7 +6,7 @@ probability measure (``M_d(kappa) = E_unif[e^{kappa <mu, x>}]``, see
 :func:`lattn_jax.theory.log_partition`). Sampling is exact, by Wood's (1994)
 rejection algorithm for ``w = <mu, x>`` (envelope ``Beta((d-1)/2, (d-1)/2)``,
 drawn from ``d`` normals rather than with the slow ``jax.random.beta``;
-16 proposals per key at once, repeated until all are accepted: the acceptance
+8 proposals per key at once, repeated until all are accepted: the acceptance
 rate exceeds 1/2 for every ``kappa``), written in
 terms of ``1 - w`` so that concentrated laws (``kappa`` up to ~1e8 in float32)
 keep their small gaps. These laws have no closed-form gap law: estimators use
@@ -32,7 +32,7 @@ def _unit(x: Array) -> Array:
     return x / jnp.linalg.norm(x, axis=-1, keepdims=True)
 
 
-_TRIES = 16  # proposals per key per round; a round fails with probability < 0.5**16
+_TRIES = 8  # proposals per key per round; each key fails a round with probability < 0.5**8
 
 
 def _wood_one_minus_w(key: PRNGKeyArray, kappa: Float[Array, " n"], d: int, dtype) -> Float[Array, " n"]:

@@ -26,11 +26,17 @@ from .._bessel import bessel_ratio_parts
 from .._validation import check_beta, check_int
 
 
+def _as_beta(beta: ArrayLike) -> Array:
+    """``beta`` validated (when concrete) as a float array."""
+    check_beta("beta", beta)
+    beta = jnp.asarray(beta)
+    return beta.astype(jnp.result_type(beta.dtype, float))
+
+
 def _parts(d: int, beta: ArrayLike) -> tuple[Array, Array, Array, Array]:
     """``(A, 1 - A, log M - beta, A / beta)`` at ``beta`` (``A / beta -> 1/d`` at 0)."""
     d = check_int("d", d, minimum=2)
-    check_beta("beta", beta)
-    beta = jnp.asarray(beta, jnp.result_type(beta, float))
+    beta = _as_beta(beta)
     a, one_minus_a, log_m_scaled = bessel_ratio_parts(d / 2.0 - 1.0, beta)
     positive = beta > 0
     a_over_beta = jnp.where(positive, a / jnp.where(positive, beta, 1.0), 1.0 / d)
@@ -64,7 +70,7 @@ def log_partition(d: int, beta: Float[ArrayLike, "*batch"]) -> Float[Array, "*ba
         >>> round(float(log_partition(3, 2.0)), 5), round(math.log(math.sinh(2.0) / 2.0), 5)
         (0.59522, 0.59522)
     """
-    beta = jnp.asarray(beta, jnp.result_type(beta, float))
+    beta = _as_beta(beta)
     return _parts(d, beta)[2] + beta
 
 
@@ -75,8 +81,10 @@ def mean_field_entropy(
     ``E[H] ~ log n + log M_d(beta) - beta A_d(beta)``.
 
     With ``corrected=True`` the ``1/n`` term of the delta method is added,
-    ``- (rho - 1) / (2n) - beta rho (A_d(2 beta) - A_d(beta)) / n`` with
-    ``rho = M_d(2 beta) / M_d(beta)^2``. Holds for ``beta`` fixed as ``n -> oo``
+    ``- (rho - 1) / (2n) + beta rho (A_d(2 beta) - A_d(beta)) / n`` with
+    ``rho = M_d(2 beta) / M_d(beta)^2``, from ``H = log(n Ybar) - beta Xbar / Ybar``
+    with ``Y = e^{beta s}``, ``X = s e^{beta s}`` (second-order delta method for
+    the log and the ratio). Holds for ``beta`` fixed as ``n -> oo``
     (more generally ``n / rho >> 1``, i.e. ``beta << n^{2/(d-1)}``).
 
     Example:
@@ -84,13 +92,13 @@ def mean_field_entropy(
         6.9078
     """
     n = check_int("n", n, minimum=1)
-    beta = jnp.asarray(beta, jnp.result_type(beta, float))
+    beta = _as_beta(beta)
     _, one_minus_a, log_m_scaled, _ = _parts(d, beta)
     # log M - beta A = (log M - beta) + beta (1 - A): no large cancellation at large beta.
     h = jnp.log(float(n)) + log_m_scaled + beta * one_minus_a
     if corrected:
         a, rho, a2 = _rho_parts(d, beta)[:3]
-        h = h - (rho - 1.0) / (2.0 * n) - beta * rho * (a2 - a) / n
+        h = h - (rho - 1.0) / (2.0 * n) + beta * rho * (a2 - a) / n
     return h
 
 
@@ -114,7 +122,7 @@ def output_mean(d: int, n: int, beta: Float[ArrayLike, "*batch"]) -> Float[Array
         0.8995
     """
     n = check_int("n", n, minimum=1)
-    beta = jnp.asarray(beta, jnp.result_type(beta, float))
+    beta = _as_beta(beta)
     a, rho, a2 = _rho_parts(d, beta)[:3]
     return a - rho * (a2 - a) / n
 
@@ -163,7 +171,7 @@ def output_covariance(d: int, n: int, beta: Float[ArrayLike, "*batch"]) -> Outpu
         (0.0025, 0.0025)
     """
     n = check_int("n", n, minimum=1)
-    beta = jnp.asarray(beta, jnp.result_type(beta, float))
+    beta = _as_beta(beta)
     a, rho, a2, a2_over, c2 = _rho_parts(d, beta)
     # A'(x) = 1 - A^2 - (d-1) A / x = c (2 - c) - (d-1) A / x with c = 1 - A.
     var_tilted = c2 * (2.0 - c2) - (d - 1) * a2_over
