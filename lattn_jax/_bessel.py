@@ -80,7 +80,8 @@ def _debye_core(order: float, x: Array) -> Array:
 
 
 def _series(order: float, x: Array) -> tuple[Array, Array]:
-    """``(0F1(; order + 1; x^2/4), 0F1(; order + 2; x^2/4))`` by Horner from the last term."""
+    """``(0F1(; order + 1; x^2/4) - 1, 0F1(; order + 2; x^2/4) - 1)`` by Horner
+    from the last term (the leading 1 left out, so small values keep their digits)."""
     y = x * x / 4.0
 
     def step(i, acc):
@@ -88,24 +89,26 @@ def _series(order: float, x: Array) -> tuple[Array, Array]:
         return (1.0 + y / (k * (k + order)) * acc[0], 1.0 + y / (k * (k + order + 1.0)) * acc[1])
 
     ones = jnp.ones_like(x)
-    return jax.lax.fori_loop(0, _SERIES_TERMS, step, (ones, ones))
+    acc0, acc1 = jax.lax.fori_loop(0, _SERIES_TERMS - 1, step, (ones, ones))
+    return y / (order + 1.0) * acc0, y / (order + 2.0) * acc1
 
 
 def _series_limit(order: float) -> float:
     return 4.0 * (order + 1.0) ** 0.5
 
 
-def bessel_ratio_parts(order: float, x: Float[Array, "*batch"]) -> tuple[Array, Array, Array]:
-    """``(R, 1 - R, log F - x)`` with ``R = I_{order+1}(x) / I_order(x)`` and
+def bessel_ratio_parts(order: float, x: Float[Array, "*batch"]) -> tuple[Array, Array, Array, Array]:
+    """``(R, 1 - R, log F, log F - x)`` with ``R = I_{order+1}(x) / I_order(x)`` and
     ``F = Gamma(order + 1) (2/x)^order I_order(x) = 0F1(; order + 1; x^2/4)``
     (``F = 1`` at ``x = 0``; ``log F`` keeps full relative precision as ``x -> 0``).
 
-    ``order >= 0`` is a static float, ``x >= 0``; ``(0, 1, 0)`` at ``x = 0``.
+    ``order >= 0`` is a static float, ``x >= 0``; ``(0, 1, 0, 0)`` at ``x = 0``.
+    ``log F`` keeps its relative precision at small ``x``, ``log F - x`` at large ``x``.
 
     Example:
         >>> import jax.numpy as jnp
-        >>> r, one_minus_r, log_f = bessel_ratio_parts(0.0, jnp.asarray(2.0))
-        >>> round(float(r), 6), round(float(jnp.exp(log_f + 2.0)), 6)  # I1(2)/I0(2), I0(2)
+        >>> r, one_minus_r, log_f, _ = bessel_ratio_parts(0.0, jnp.asarray(2.0))
+        >>> round(float(r), 6), round(float(jnp.exp(log_f)), 6)  # I1(2)/I0(2), I0(2)
         (0.697775, 2.279585)
     """
     order = float(order)
@@ -115,9 +118,9 @@ def bessel_ratio_parts(order: float, x: Float[Array, "*batch"]) -> tuple[Array, 
 
     # Power series.
     xs = jnp.where(small, x, limit)
-    f0, f1 = _series(order, xs)
-    r_series = xs / (2.0 * (order + 1.0)) * f1 / f0
-    log_f_series = jnp.log(f0) - xs
+    g0, g1 = _series(order, xs)
+    r_series = xs / (2.0 * (order + 1.0)) * (1.0 + g1) / (1.0 + g0)
+    log_f_series = jnp.log1p(g0)
 
     # Debye at a large order, then backward recurrence.
     xd = jnp.where(small, limit + 1.0, x)
@@ -139,11 +142,12 @@ def bessel_ratio_parts(order: float, x: Float[Array, "*batch"]) -> tuple[Array, 
         return r_new, c_new, log_sum + jnp.log(r_new)
 
     r_d, c_d, log_sum = jax.lax.fori_loop(0, steps, down, (r_top, c_top, jnp.zeros_like(xd)))
-    log_f_debye = log_top - log_sum + gammaln(order + 1.0) - order * jnp.log(0.5 * xd)
+    log_f_scaled = log_top - log_sum + gammaln(order + 1.0) - order * jnp.log(0.5 * xd)
 
     return (
         jnp.where(small, r_series, r_d),
         jnp.where(small, 1.0 - r_series, c_d),
-        jnp.where(small, log_f_series, log_f_debye),
+        jnp.where(small, log_f_series, log_f_scaled + xd),
+        jnp.where(small, log_f_series - xs, log_f_scaled),
     )
 

@@ -25,7 +25,7 @@ from ._laws import AbstractLaw, default_float
 
 def _log_partition(d: int, kappa: Array) -> Array:
     """``log M_d(kappa)`` (the vMF normalizer relative to the uniform law)."""
-    return bessel_ratio_parts(d / 2.0 - 1.0, kappa)[2] + kappa
+    return bessel_ratio_parts(d / 2.0 - 1.0, kappa)[2]
 
 
 def _unit(x: Array) -> Array:

@@ -33,14 +33,14 @@ def _as_beta(beta: ArrayLike) -> Array:
     return beta.astype(jnp.result_type(beta.dtype, float))
 
 
-def _parts(d: int, beta: ArrayLike) -> tuple[Array, Array, Array, Array]:
-    """``(A, 1 - A, log M - beta, A / beta)`` at ``beta`` (``A / beta -> 1/d`` at 0)."""
+def _parts(d: int, beta: ArrayLike) -> tuple[Array, Array, Array, Array, Array]:
+    """``(A, 1 - A, log M - beta, A / beta, log M)`` at ``beta`` (``A / beta -> 1/d`` at 0)."""
     d = check_int("d", d, minimum=2)
     beta = _as_beta(beta)
-    a, one_minus_a, log_m_scaled = bessel_ratio_parts(d / 2.0 - 1.0, beta)
+    a, one_minus_a, log_m, log_m_scaled = bessel_ratio_parts(d / 2.0 - 1.0, beta)
     positive = beta > 0
     a_over_beta = jnp.where(positive, a / jnp.where(positive, beta, 1.0), 1.0 / d)
-    return a, one_minus_a, log_m_scaled, a_over_beta
+    return a, one_minus_a, log_m_scaled, a_over_beta, log_m
 
 
 def mean_resultant(d: int, beta: Float[ArrayLike, "*batch"]) -> Float[Array, "*batch"]:
@@ -70,8 +70,7 @@ def log_partition(d: int, beta: Float[ArrayLike, "*batch"]) -> Float[Array, "*ba
         >>> round(float(log_partition(3, 2.0)), 5), round(math.log(math.sinh(2.0) / 2.0), 5)
         (0.59522, 0.59522)
     """
-    beta = _as_beta(beta)
-    return _parts(d, beta)[2] + beta
+    return _parts(d, beta)[4]
 
 
 def mean_field_entropy(
@@ -93,7 +92,7 @@ def mean_field_entropy(
     """
     n = check_int("n", n, minimum=1)
     beta = _as_beta(beta)
-    _, one_minus_a, log_m_scaled, _ = _parts(d, beta)
+    _, one_minus_a, log_m_scaled, _, _ = _parts(d, beta)
     # log M - beta A = (log M - beta) + beta (1 - A): no large cancellation at large beta.
     h = jnp.log(float(n)) + log_m_scaled + beta * one_minus_a
     if corrected:
@@ -104,8 +103,8 @@ def mean_field_entropy(
 
 def _rho_parts(d: int, beta: Array):
     """``(A(beta), rho, A(2 beta), A(2 beta) / (2 beta), 1 - A(2 beta))``."""
-    a, _, log_m1, _ = _parts(d, beta)
-    a2, c2, log_m2, a2_over = _parts(d, 2.0 * beta)
+    a, _, log_m1, _, _ = _parts(d, beta)
+    a2, c2, log_m2, a2_over, _ = _parts(d, 2.0 * beta)
     rho = jnp.exp(log_m2 - 2.0 * log_m1)
     return a, rho, a2, a2_over, c2
 
@@ -163,7 +162,9 @@ def output_covariance(d: int, n: int, beta: Float[ArrayLike, "*batch"]) -> Outpu
 
     with ``A = A_d`` and ``rho = M_d(2 beta) / M_d(beta)^2``; both are ``1/(d n)`` at
     ``beta = 0``. Holds for ``beta`` fixed as ``n -> oo``, more generally while the
-    effective number of keys ``n / rho`` is large (``beta << n^{2/(d-1)}``).
+    effective number of keys ``n / rho`` is large (``beta << n^{2/(d-1)}``); far
+    outside it ``rho`` can exceed the float range (e.g. ``d = 512``, ``beta = 1e3``
+    in float32) and the variances come out ``inf``.
 
     Example:
         >>> cov = output_covariance(4, 100, 0.0)
