@@ -14,7 +14,7 @@ from lattn_jax import theory
 from lattn_jax._bessel import bessel_ratio_parts
 from lattn_jax.checks._mean_field import check_mean_field
 
-DIMS = [2, 3, 4, 5, 8, 16, 33, 64, 128, 257, 512]
+DIMS = [2, 3, 8, 33, 512]
 XS = np.geomspace(1e-6, 1e6, 61)
 
 
@@ -36,7 +36,7 @@ def test_bessel_against_scipy(d, x64):
     np.testing.assert_allclose(log_f[small], np.log1p(np.exp(log_terms).sum(1)), rtol=1e-12)
 
 
-@pytest.mark.parametrize("d", [2, 3, 4, 7, 20])
+@pytest.mark.parametrize("d", [2, 7])
 def test_bessel_complement_at_large_x(d, x64):
     """1 - I_{nu+1}/I_nu at x >> nu against the Hankel expansion (difference of the two series term by term)."""
     nu = d / 2 - 1
@@ -63,8 +63,8 @@ def test_mean_resultant_closed_form_d3(x64):
     np.testing.assert_allclose(np.asarray(theory.log_partition(3, beta[:-1])), log_m[:-1], rtol=1e-12)
 
 
-@pytest.mark.parametrize("d", [2, 5, 12])
-@pytest.mark.parametrize("beta", [0.5, 4.0, 30.0])
+@pytest.mark.parametrize("d", [2, 12])
+@pytest.mark.parametrize("beta", [0.5, 30.0])
 def test_moments_against_quadrature(d, beta, x64):
     """M_d, A_d and the output covariance from the score density by quadrature."""
     a = (d - 1) / 2
