@@ -150,4 +150,3 @@ def bessel_ratio_parts(order: float, x: Float[Array, "*batch"]) -> tuple[Array, 
         jnp.where(small, log_f_series, log_f_scaled + xd),
         jnp.where(small, log_f_series - xs, log_f_scaled),
     )
-

@@ -13,7 +13,6 @@ keep their small gaps. These laws have no closed-form gap law: estimators use
 the dense method.
 """
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jax.scipy.special import logsumexp, ndtri
@@ -60,9 +59,7 @@ def _wood_one_minus_w(key: PRNGKeyArray, kappa: Float[Array, " n"], d: int, dtyp
         denom = 0.5 * one_minus_s + b * z  # 1 - (1 - b) Z
         one_minus_w = 2.0 * b * z / denom
         # accept when kappa (W - x0) + (d-1) log((1 - x0 W) / (1 - x0^2)) >= log U
-        log_ratio = kappa * (one_minus_x0 - one_minus_w) + m1 * (
-            jnp.log(one_minus_x0 + x0 * one_minus_w) - log_c_part
-        )
+        log_ratio = kappa * (one_minus_x0 - one_minus_w) + m1 * (jnp.log(one_minus_x0 + x0 * one_minus_w) - log_c_part)
         accept = log_ratio >= jnp.log(bits[..., d])
         first = jnp.argmax(accept, axis=1)
         return jnp.take_along_axis(one_minus_w, first[:, None], axis=1)[:, 0], jnp.any(accept, axis=1)

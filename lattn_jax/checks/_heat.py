@@ -117,7 +117,9 @@ def _plot(plot_dir: Path, law: VonMisesFisher, disp: np.ndarray) -> None:
     ax.plot(grid, _KAPPA / grid, "k:", label=r"$(1/\beta)\,\nabla_S \log\rho$")
     means = disp.mean(axis=0)
     ses = disp.std(axis=0, ddof=1) / math.sqrt(disp.shape[0])
-    ax.errorbar(_DISPLACEMENT_BETAS, means, ses, fmt="o", color="C0", capsize=3, label=f"Monte Carlo, n = {_DISPLACEMENT_N}")
+    ax.errorbar(
+        _DISPLACEMENT_BETAS, means, ses, fmt="o", color="C0", capsize=3, label=f"Monte Carlo, n = {_DISPLACEMENT_N}"
+    )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(r"$\beta$")

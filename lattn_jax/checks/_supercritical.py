@@ -95,7 +95,13 @@ def _plot(plot_dir: Path, sims: dict) -> None:
         betas = jnp.asarray(gammas * _N ** (2.0 / (d - 1)))
         curve = np.asarray(expected_max_weight_deficit(d, _N, betas))
         ax.plot(gammas, curve, "-", color=f"C{j}", label=f"d = {d}: Poisson limit (local Dickman)")
-        ax.plot(gammas, supercritical_rate(d) * math.log(2.0) / gammas, ":", color=f"C{j}", label=f"d = {d}: K_d log 2 / gamma")
+        ax.plot(
+            gammas,
+            supercritical_rate(d) * math.log(2.0) / gammas,
+            ":",
+            color=f"C{j}",
+            label=f"d = {d}: K_d log 2 / gamma",
+        )
         pts = [(g, m, s) for (dd, g), (m, s) in sims.items() if dd == d]
         g, m, s = map(np.array, zip(*pts, strict=True))
         ax.errorbar(g, m, s, fmt="o", color=f"C{j}", capsize=3, label=f"d = {d}: Monte Carlo, n = 1e5")

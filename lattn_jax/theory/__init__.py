@@ -2,6 +2,9 @@
 attention over ``n`` random keys, by regime (one private module per concept)."""
 
 from ._exponents import critical_exponent as critical_exponent
+from ._heat import heat_displacement as heat_displacement
+from ._heat import heat_flow_mean_resultant as heat_flow_mean_resultant
+from ._heat import heat_output as heat_output
 from ._mean_field import OutputCovariance as OutputCovariance
 from ._mean_field import log_partition as log_partition
 from ._mean_field import mean_field_entropy as mean_field_entropy
@@ -15,6 +18,3 @@ from ._score import score_quantile as score_quantile
 from ._supercritical import expected_max_weight_deficit as expected_max_weight_deficit
 from ._supercritical import prob_max_weight_above as prob_max_weight_above
 from ._supercritical import supercritical_rate as supercritical_rate
-from ._heat import heat_displacement as heat_displacement
-from ._heat import heat_flow_mean_resultant as heat_flow_mean_resultant
-from ._heat import heat_output as heat_output
