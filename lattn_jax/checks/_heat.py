@@ -84,11 +84,11 @@ def check_heat(key, *, plot_dir: Path | None = None) -> list[Comparison]:
     disp = _displacements(law, k_disp, betas)
     mu = law.means[0]
     rows = []
-    theory = [float(heat_displacement(law, b) @ mu) for b in _DISPLACEMENT_BETAS]
+    theory = np.asarray(heat_displacement(law, betas) @ mu)
     for i, beta in enumerate(_DISPLACEMENT_BETAS):
         mean, se = _mean_se(disp[:, i])
         label = f"displacement (A_d/beta) grad log rho, d={_D}, kappa={_KAPPA:g}, n={_DISPLACEMENT_N}, beta={beta:g}"
-        rows.append(Comparison("heat", label, theory[i], mean, se))
+        rows.append(Comparison("heat", label, float(theory[i]), mean, se))
     a_kappa = float(mean_resultant(_D, _KAPPA))
     step_theory = float(heat_flow_mean_resultant(_D, a_kappa, _STEP_BETA)) - a_kappa
     mean, se = _mean_se(_step_increments(law, k_step, _STEP_BETA))
@@ -107,7 +107,7 @@ def _plot(plot_dir: Path, law: VonMisesFisher, disp: np.ndarray) -> None:
 
     mu = law.means[0]
     grid = np.geomspace(2.0, 100.0, 60)
-    first_order = [float(heat_displacement(law, b) @ mu) for b in grid]
+    first_order = np.asarray(heat_displacement(law, jnp.asarray(grid)) @ mu)
     # Exact mean field for vMF keys: A_d(|v|) <v, mu> / |v| with v = beta q + kappa mu.
     norm = np.sqrt(grid**2 + _KAPPA**2)
     exact = np.asarray(mean_resultant(_D, jnp.asarray(norm))) * _KAPPA / norm

@@ -42,7 +42,9 @@ def _spherical_score(law: AbstractLaw, q: Array) -> Array:
     return grad - jnp.dot(grad, q) * q
 
 
-def heat_displacement(law: AbstractLaw, beta: ArrayLike, q: Float[Array, " d"] | None = None) -> Float[Array, " d"]:
+def heat_displacement(
+    law: AbstractLaw, beta: Float[ArrayLike, "*batch"], q: Float[Array, " d"] | None = None
+) -> Float[Array, "*batch d"]:
     """The tangent displacement of the mean-field output beyond the uniform bias:
     ``(A_d(beta) / beta) grad_S log rho(q)``, with ``rho`` the key density
     (``law.log_density``) and ``grad_S`` the spherical gradient.
@@ -53,7 +55,7 @@ def heat_displacement(law: AbstractLaw, beta: ArrayLike, q: Float[Array, " d"] |
 
     Args:
         law: a law with a smooth ``log_density`` (e.g. ``VonMisesFisher``).
-        beta: inverse temperature ``> 0`` (scalar).
+        beta: inverse temperature(s) ``> 0``; an array gives one row per value.
         q: the query (a unit vector); ``law.query()`` when omitted.
 
     Example:
@@ -65,11 +67,13 @@ def heat_displacement(law: AbstractLaw, beta: ArrayLike, q: Float[Array, " d"] |
     """
     check_beta("beta", beta)
     q = law.query() if q is None else jnp.asarray(q)
-    beta = jnp.asarray(beta, q.dtype)
+    beta = jnp.asarray(beta, q.dtype)[..., None]
     return mean_resultant(law.dim, beta) / beta * _spherical_score(law, q)
 
 
-def heat_output(law: AbstractLaw, beta: ArrayLike, q: Float[Array, " d"] | None = None) -> Float[Array, " d"]:
+def heat_output(
+    law: AbstractLaw, beta: Float[ArrayLike, "*batch"], q: Float[Array, " d"] | None = None
+) -> Float[Array, "*batch d"]:
     """The predicted mean output with identity values:
     ``A_d(beta) q + (A_d(beta) / beta) grad_S log rho(q)`` (regime of
     :func:`heat_displacement`).
@@ -83,7 +87,7 @@ def heat_output(law: AbstractLaw, beta: ArrayLike, q: Float[Array, " d"] | None 
     """
     q = law.query() if q is None else jnp.asarray(q)
     beta = jnp.asarray(beta, q.dtype)
-    return mean_resultant(law.dim, beta) * q + heat_displacement(law, beta, q)
+    return mean_resultant(law.dim, beta)[..., None] * q + heat_displacement(law, beta, q)
 
 
 def heat_flow_mean_resultant(d: int, mean_resultant_length: ArrayLike, beta: ArrayLike) -> Array:
