@@ -97,8 +97,8 @@ def prob_max_weight_above(
     of :func:`supercritical_rate`. ``d >= 3``, ``0 < eps <= 1/2``.
 
     Example:
-        >>> round(float(prob_max_weight_above(3, 10**4, 1e5, eps=0.01)), 4)
-        0.6264
+        >>> round(float(prob_max_weight_above(3, 10**4, 1e5, eps=0.01)), 4)  # gamma = 10
+        0.7931
     """
     if not 0.0 < eps <= 0.5:
         raise ValueError(f"eps must be in (0, 1/2], got {eps}")
