@@ -12,7 +12,6 @@ import scipy.special as sp
 
 from lattn_jax import theory
 from lattn_jax._bessel import bessel_ratio_parts
-from lattn_jax.checks._mean_field import check_mean_field
 
 DIMS = [2, 3, 8, 33, 512]
 XS = np.geomspace(1e-6, 1e6, 61)
@@ -160,10 +159,3 @@ def test_bad_arguments():
         theory.log_partition(3, -1.0)
     with pytest.raises(ValueError, match="n must be an integer >= 1"):
         theory.output_covariance(3, 0, 1.0)
-
-
-@pytest.mark.slow
-def test_check_mean_field_passes(key, tmp_path):
-    rows = check_mean_field(key, plot_dir=tmp_path)
-    assert len(rows) == 10 and all(r.passed for r in rows), [(r.quantity, round(r.z, 2)) for r in rows if not r.passed]
-    assert (tmp_path / "mean_field_qq.png").stat().st_size > 0

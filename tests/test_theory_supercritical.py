@@ -8,7 +8,6 @@ import pytest
 import scipy.special as sp
 
 from lattn_jax import theory
-from lattn_jax.checks._supercritical import check_supercritical
 from lattn_jax.theory._supercritical import _ein
 
 
@@ -67,10 +66,3 @@ def test_bad_arguments():
         theory.supercritical_rate(2)
     with pytest.raises(ValueError, match="eps must be in"):
         theory.prob_max_weight_above(3, 100, 1e3, eps=0.7)
-
-
-@pytest.mark.slow
-def test_check_supercritical_passes(key, tmp_path):
-    rows = check_supercritical(key, plot_dir=tmp_path)
-    assert len(rows) == 7 and all(r.passed for r in rows), [(r.quantity, round(r.z, 2)) for r in rows if not r.passed]
-    assert (tmp_path / "supercritical.png").stat().st_size > 0

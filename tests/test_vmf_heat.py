@@ -10,7 +10,6 @@ import scipy.stats as st
 
 import lattn_jax as lj
 from lattn_jax import theory
-from lattn_jax.checks._heat import check_heat
 
 
 def test_vmf_cosine_law_d3(key):
@@ -87,10 +86,3 @@ def test_bad_laws():
         lj.VonMisesFisherMixture(jnp.ones(3), jnp.ones(1), jnp.ones(1))
     with pytest.raises(TypeError, match="log_density"):
         theory.heat_displacement(lj.UniformSphere(3), 10.0)
-
-
-@pytest.mark.slow
-def test_check_heat_passes(key, tmp_path):
-    rows = check_heat(key, plot_dir=tmp_path)
-    assert len(rows) == 4 and all(r.passed for r in rows), [(r.quantity, round(r.z, 2)) for r in rows if not r.passed]
-    assert (tmp_path / "heat_displacement.png").stat().st_size > 0
