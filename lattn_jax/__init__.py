@@ -23,6 +23,8 @@ from ._observables import entropy as entropy
 from ._observables import max_weight as max_weight
 from ._observables import participation_ratio as participation_ratio
 from ._observables import top_k_mass as top_k_mass
+from ._vmf import VonMisesFisher as VonMisesFisher
+from ._vmf import VonMisesFisherMixture as VonMisesFisherMixture
 
 try:
     __version__ = importlib.metadata.version("lattn-jax")
