@@ -119,3 +119,22 @@ def check_bool(name: str, value) -> bool:
     if not isinstance(value, bool | np.bool_):
         raise TypeError(f"{name} must be True or False, got {value!r}")
     return bool(value)
+
+
+def check_law(name: str, law) -> None:
+    """A context law (an ``AbstractLaw`` instance)."""
+    from ._laws import AbstractLaw
+
+    if not isinstance(law, AbstractLaw):
+        raise TypeError(f"{name} must be a context law such as UniformSphere(d), got {type(law).__name__}")
+
+
+def check_in_range(name: str, x, lo: float, hi: float) -> None:
+    """Real values (elementwise, when concrete) in ``[lo, hi]``; NaN is rejected."""
+    value = concrete(x)
+    if value is None:
+        return
+    if value.dtype == object or not np.issubdtype(value.dtype, np.number) or np.iscomplexobj(value):
+        raise TypeError(f"{name} must be real numbers in [{lo}, {hi}], got dtype {value.dtype}")
+    if np.any(np.isnan(value)) or np.any(value < lo) or np.any(value > hi):
+        raise ValueError(f"{name} must be in [{lo}, {hi}], got {value}")

@@ -350,6 +350,44 @@ def test_critical_exponent(d):
     _allowed(_raises(lambda: theory.critical_exponent(d), "d must"))
 
 
+@SETTINGS
+@given(bad_count(2), bad_beta, st.one_of(st.just(float("nan")), st.text(max_size=2), st.just(object())))
+def test_theory_mean_field_score_heat(d, beta, x):
+    mean_field = [
+        lambda d_, b: theory.log_partition(d_, b),
+        lambda d_, b: theory.mean_resultant(d_, b),
+        lambda d_, b: theory.mean_field_entropy(d_, 100, b),
+        lambda d_, b: theory.output_mean(d_, 100, b),
+        lambda d_, b: theory.output_covariance(d_, 100, b),
+        lambda d_, b: theory.heat_flow_mean_resultant(d_, 0.5, b),
+        lambda d_, b: theory.expected_max_weight_deficit(d_, 100, b),
+        lambda d_, b: theory.prob_max_weight_above(d_, 100, b),
+    ]
+    for fn in mean_field:
+        _allowed(_raises(lambda fn=fn: fn(d, 10.0), "d must"))
+        _allowed(_raises(lambda fn=fn: fn(3, beta), "beta must"))
+    for fn in (theory.score_log_density, theory.score_log_cdf, theory.score_log_sf):
+        _allowed(_raises(lambda fn=fn: fn(d, 0.5), "d must"))
+        _allowed(_raises(lambda fn=fn: fn(3, x), "s must"))
+    _allowed(_raises(lambda: theory.score_quantile(3, x), "log_p must"))
+    _allowed(_raises(lambda: theory.score_quantile(3, 0.5), "log_p must"))
+    _allowed(_raises(lambda: theory.supercritical_rate(d), "d must"))
+    _allowed(_raises(lambda: theory.heat_flow_mean_resultant(3, 1.5, 1.0), "mean_resultant_length must"))
+    _allowed(_raises(lambda: theory.prob_max_weight_above(3, 100, 1.0, eps=0.9), "eps must"))
+    for fn in (theory.heat_output, theory.heat_displacement):
+        _allowed(_raises(lambda fn=fn: fn(3, 1.0), "law must"))
+        _allowed(_raises(lambda fn=fn: fn(LAW, beta), "beta must"))
+
+
+@SETTINGS
+@given(st.sampled_from([-1.0, float("nan"), float("inf")]))
+def test_von_mises_fisher(kappa):
+    _raises(lambda: lj.VonMisesFisher(jnp.ones(3), kappa), "kappas must")
+    _raises(lambda: lj.VonMisesFisher(jnp.zeros(3), 1.0), "means must")
+    means, weights = jnp.ones((2, 3)), jnp.array([0.5, 0.5])
+    _raises(lambda: lj.VonMisesFisherMixture(means, jnp.array([1.0, kappa]), weights), "kappas must")
+
+
 # Every public function of lattn_jax and lattn_jax.theory has a case above (classes are
 # results or laws: their constructors are audited through UniformSphere and the functions).
 AUDITED = {
@@ -382,8 +420,25 @@ AUDITED = {
     "lattn_jax.theory.exact_mean_max_weight",
     "lattn_jax.theory.exact_critical_beta",
     "lattn_jax.theory.finite_size_factors",
+    "lattn_jax.VonMisesFisher",
+    "lattn_jax.VonMisesFisherMixture",
+    "lattn_jax.theory.expected_max_weight_deficit",
+    "lattn_jax.theory.heat_displacement",
+    "lattn_jax.theory.heat_flow_mean_resultant",
+    "lattn_jax.theory.heat_output",
+    "lattn_jax.theory.log_partition",
+    "lattn_jax.theory.mean_field_entropy",
+    "lattn_jax.theory.mean_resultant",
+    "lattn_jax.theory.output_covariance",
+    "lattn_jax.theory.output_mean",
+    "lattn_jax.theory.prob_max_weight_above",
+    "lattn_jax.theory.score_log_cdf",
+    "lattn_jax.theory.score_log_density",
+    "lattn_jax.theory.score_log_sf",
+    "lattn_jax.theory.score_quantile",
+    "lattn_jax.theory.supercritical_rate",
 }
-RESULTS = {"lattn_jax.Estimate", "lattn_jax.CriticalBeta", "lattn_jax.PowerLawFit"}
+RESULTS = {"lattn_jax.Estimate", "lattn_jax.CriticalBeta", "lattn_jax.PowerLawFit", "lattn_jax.theory.OutputCovariance"}
 
 
 def test_every_public_function_is_audited():

@@ -31,7 +31,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from .._laws import AbstractLaw
-from .._validation import check_beta, check_int
+from .._validation import check_beta, check_in_range, check_int, check_law
 from ._mean_field import mean_resultant
 
 
@@ -65,6 +65,7 @@ def heat_displacement(
         >>> [round(float(x), 4) for x in heat_displacement(law, 20.0)]  # A_3(20) / 20 * 2 e_2
         [0.0, 0.095, 0.0]
     """
+    check_law("law", law)
     check_beta("beta", beta)
     q = law.query() if q is None else jnp.asarray(q)
     beta = jnp.asarray(beta, q.dtype)[..., None]
@@ -85,6 +86,8 @@ def heat_output(
         >>> [round(float(x), 4) for x in heat_output(law, 20.0)]
         [0.95, 0.095, 0.0]
     """
+    check_law("law", law)
+    check_beta("beta", beta)
     q = law.query() if q is None else jnp.asarray(q)
     beta = jnp.asarray(beta, q.dtype)
     return mean_resultant(law.dim, beta)[..., None] * q + heat_displacement(law, beta, q)
@@ -103,4 +106,5 @@ def heat_flow_mean_resultant(d: int, mean_resultant_length: ArrayLike, beta: Arr
     """
     d = check_int("d", d, minimum=2)
     check_beta("beta", beta)
+    check_in_range("mean_resultant_length", mean_resultant_length, 0.0, 1.0)
     return jnp.asarray(mean_resultant_length) * jnp.exp((d - 1) / jnp.asarray(beta))

@@ -134,6 +134,11 @@ class OutputCovariance(eqx.Module):
         perpendicular: the variance of each component orthogonal to ``q``.
         effective_keys: ``n / rho``, ``rho = M_d(2 beta) / M_d(beta)^2``; the
             Gaussian approximation needs it large.
+
+    Example:
+        >>> cov = output_covariance(3, 100_000, 10.0)
+        >>> bool(cov.parallel > 0), bool(cov.perpendicular > 0), bool(cov.effective_keys > 1000)
+        (True, True, True)
     """
 
     parallel: Float[Array, "*batch"]

@@ -14,6 +14,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from .._laws import UniformSphere
+from .._validation import check_in_range
 
 
 def score_log_density(d: int, s: Float[ArrayLike, "*batch"]) -> Float[Array, "*batch"]:
@@ -24,12 +25,14 @@ def score_log_density(d: int, s: Float[ArrayLike, "*batch"]) -> Float[Array, "*b
         >>> round(float(jnp.exp(score_log_density(3, 0.3))), 4)  # uniform on [-1, 1] for d = 3
         0.5
     """
+    check_in_range("s", s, -float("inf"), float("inf"))
     s = jnp.asarray(s, jnp.result_type(s, float))
     return UniformSphere(d).gap_log_density(1.0 - jnp.abs(s))
 
 
 def _log_tails(d: int, s: Array) -> tuple[Array, Array]:
     """``(log P(S <= s), log P(S > s))``."""
+    check_in_range("s", s, -float("inf"), float("inf"))
     s = jnp.asarray(s, jnp.result_type(s, float))
     near, far = UniformSphere(d).gap_log_cdf_pair(1.0 - jnp.abs(s))  # near: log P(S >= |s|)
     upper = s >= 0
@@ -73,6 +76,7 @@ def score_quantile(d: int, log_p: Float[ArrayLike, "*batch"]) -> Float[Array, "*
         >>> round(float(score_quantile(3, jnp.log(0.25))), 4)  # uniform on [-1, 1]
         0.5
     """
+    check_in_range("log_p", log_p, -float("inf"), 0.0)
     log_p = jnp.asarray(log_p, jnp.result_type(log_p, float))
     log_q = jnp.log(-jnp.expm1(log_p))  # log(1 - p)
     law = UniformSphere(d)
