@@ -74,12 +74,14 @@ def print_w1(res: dict) -> None:
     print(f"{'floor (sum of the two)':>26} {res['floor_seconds']:9.3f}")
     print(f"lattn-jax / floor = {res['ratio_lattn_over']['floor']:.3f} (median over rounds)")
     for name, entry in res["agreement"].items():
-        parts = []
-        for obs, v in entry.items():
-            parts.append(
-                f"{obs}: max |z| = {v['max_abs_z']:.2f}" if "max_abs_z" in v else f"{obs}: max rel diff {v['max_rel_diff']:.1e}"
-            )
-        print(f"  agreement {name} vs lattn-jax: {'; '.join(parts)} -> {'ok' if all(v['ok'] for v in entry.values()) else 'FAIL'}")
+        parts = [
+            f"{obs}: max |z| = {v['max_abs_z']:.2f}"
+            if "max_abs_z" in v
+            else f"{obs}: max rel diff {v['max_rel_diff']:.1e}"
+            for obs, v in entry.items()
+        ]
+        verdict = "ok" if all(v["ok"] for v in entry.values()) else "FAIL"
+        print(f"  agreement {name} vs lattn-jax: {'; '.join(parts)} -> {verdict}")
 
 
 def main(argv=None) -> int:
@@ -93,7 +95,8 @@ def main(argv=None) -> int:
     if unknown:
         print(f"error: --workloads takes w1, w2, w3; got {sorted(unknown)}", file=sys.stderr)
         return 2
-    record = {"machine": wl.machine_info(), "command": " ".join(["python", "benchmarks/run.py", *(argv or sys.argv[1:])])}
+    command = " ".join(["python", "benchmarks/run.py", *(argv or sys.argv[1:])])
+    record = {"machine": wl.machine_info(), "command": command}
     m = record["machine"]
     print(f"{m['date_utc']} UTC  {m['nproc']} x {m['cpu']}  load {m['load_average']}  {m['versions']}")
     if "w1" in chosen:
@@ -107,10 +110,11 @@ def main(argv=None) -> int:
         record["w1"] = res
     if "w2" in chosen:
         print(f"W2: beta* to {100 * args.w2_target:g}% relative stderr, lattn-jax vs NumPy grid + bisection")
-        res = wl.run_w2(
-            _ints(args.w2_dims), _ints(args.w2_ns), args.w2_contexts, args.w2_target, args.w2_baseline_keys
+        res = wl.run_w2(_ints(args.w2_dims), _ints(args.w2_ns), args.w2_contexts, args.w2_target, args.w2_baseline_keys)
+        print(
+            f"W2 total: lattn-jax {res['lattn_seconds']:.1f} s (second run {res['lattn_seconds_steady']:.1f} s), "
+            f"baseline {res['baseline_seconds']:.1f} s: x{res['speedup']:.1f} (x{res['speedup_steady']:.1f} steady)"
         )
-        print(f"W2 total: lattn-jax {res['lattn_seconds']:.1f} s, baseline {res['baseline_seconds']:.1f} s, x{res['speedup']:.1f}")
         record["w2"] = res
     if "w3" in chosen:
         print(f"W3: largest n within {args.w3_budget:g} s per fresh process, d = 3, {args.w3_contexts} contexts")

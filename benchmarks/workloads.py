@@ -197,16 +197,17 @@ def w1_naive_jax(cfg: W1Config, chunk_fn) -> dict:
 
 
 def w1_lattn(cfg: W1Config, method: str = "dense") -> dict:
-    """lattn-jax: ``mc_estimate`` of entropy and of max weight, all betas per call,
-    on the same key (the same contexts)."""
+    """lattn-jax: one ``mc_estimate`` call for entropy and max weight together, all
+    betas at once (each context drawn once)."""
     law = lj.UniformSphere(cfg.d)
     key = jax.random.key(cfg.seed)
     betas = jnp.asarray(cfg.betas)
-    out = {}
-    for name, obs in (("entropy", lj.entropy), ("max_weight", lj.max_weight)):
-        est = block(lj.mc_estimate(obs, law, cfg.n, betas, key, cfg.contexts, method=method, dtype=jnp.float32))
-        out[name] = {"mean": np.asarray(est.mean, np.float64), "stderr": np.asarray(est.stderr, np.float64)}
-    return out
+    observables = (lj.entropy, lj.max_weight)
+    ests = block(lj.mc_estimate(observables, law, cfg.n, betas, key, cfg.contexts, method=method, dtype=jnp.float32))
+    return {
+        name: {"mean": np.asarray(est.mean, np.float64), "stderr": np.asarray(est.stderr, np.float64)}
+        for name, est in zip(("entropy", "max_weight"), ests, strict=True)
+    }
 
 
 def _floor_fns(cfg: W1Config):
@@ -286,9 +287,8 @@ def run_w1(cfg: W1Config, reps: int, peers: list[str], log=print) -> dict:
     floor_rounds = np.add(rounds["floor: random numbers"], rounds["floor: one pass per beta"])
     floor = float(np.median(floor_rounds))
     lattn = np.asarray(rounds["lattn-jax"])
-    ratios = {
-        peer: float(np.median(lattn / np.asarray(rounds[peer]))) for peer in impls if not peer.startswith(("floor", "l"))
-    }
+    peers = [name for name in impls if not name.startswith(("floor", "lattn"))]
+    ratios = {peer: float(np.median(lattn / np.asarray(rounds[peer]))) for peer in peers}
     ratios["floor"] = float(np.median(lattn / floor_rounds))
     results = {name: outputs[name] for name in impls if not name.startswith("floor")}
     agreement = w1_agreement(results, "lattn-jax", paired={"naive-jax"})
@@ -405,20 +405,24 @@ def run_w2(
     on at most ``baseline_keys`` keys (``R n``) per point; past that it uses fewer
     contexts and its time is extrapolated linearly in the number of contexts."""
     rows = []
-    total_lattn = total_base = 0.0
     for d in dims:
         law = lj.UniformSphere(d)
         for j, n in enumerate(ns):
             key = jax.random.fold_in(jax.random.key(seed), 100 * d + j)
+
+            def search(r, law=law, n=n, key=key):
+                return timed(lambda: lj.find_critical_beta(law, n, key, num_contexts=r))
+
             r, t_lattn, attempts = contexts, 0.0, 0
             while True:
                 attempts += 1
-                t, crit = timed(lambda r=r: lj.find_critical_beta(law, n, key, num_contexts=r))
+                t, crit = search(r)
                 t_lattn += t
                 rel = float(crit.stderr / crit.beta)
                 if rel <= target_rel or attempts == 3:
                     break
                 r = int(math.ceil(r * (rel / target_rel) ** 2 * 1.05))
+            t_steady, _ = search(r)  # the same search again, compiled
             r_base = min(r, max(16, baseline_keys // n))
             t0 = time.perf_counter()
             base = baseline_critical_beta(d, n, r_base, seed=seed + 1000 * d + j)
@@ -430,6 +434,7 @@ def run_w2(
                 "n": n,
                 "contexts": r,
                 "lattn_seconds": t_lattn,
+                "lattn_seconds_steady": t_steady,
                 "lattn_beta": float(crit.beta),
                 "lattn_stderr": float(crit.stderr),
                 "lattn_rel_stderr": rel,
@@ -440,24 +445,28 @@ def run_w2(
                 "baseline_extrapolated": r_base < r,
                 "baseline_beta": base["beta"],
                 "baseline_stderr": base["stderr"],
+                "baseline_rel_stderr": base["stderr"] / base["beta"],
                 "baseline_evaluations": base["evaluations"],
+                "baseline_stored_contexts": base["stored"],
                 "z": z,
                 "speedup": t_base / t_lattn,
+                "speedup_steady": t_base / t_steady,
             }
             rows.append(row)
-            total_lattn += t_lattn
-            total_base += t_base
             extra = f" (extrapolated from {r_base} contexts)" if r_base < r else ""
             log(
-                f"  d={d} n={n:.0e}: lattn {t_lattn:7.2f} s  beta*={row['lattn_beta']:.4g} ({100 * rel:.2f}%)  "
-                f"baseline {t_base:8.1f} s{extra}  beta*={base['beta']:.4g}  z={z:+.2f}  x{row['speedup']:.0f}"
+                f"  d={d} n={n:.0e} R={r}: lattn {t_lattn:6.2f} s ({t_steady:5.2f} s compiled)  "
+                f"beta*={row['lattn_beta']:.4g} ({100 * rel:.2f}%)  baseline {t_base:8.1f} s{extra}  "
+                f"beta*={base['beta']:.4g}  z={z:+.2f}  x{row['speedup']:.0f} (x{row['speedup_steady']:.0f})"
             )
+    total = {k: sum(row[k] for row in rows) for k in ("lattn_seconds", "lattn_seconds_steady", "baseline_seconds")}
+    config = {"dims": dims, "ns": ns, "contexts": contexts, "target_rel": target_rel, "baseline_keys": baseline_keys}
     return {
-        "config": {"dims": dims, "ns": ns, "contexts": contexts, "target_rel": target_rel, "baseline_keys": baseline_keys},
+        "config": config,
         "rows": rows,
-        "lattn_seconds": total_lattn,
-        "baseline_seconds": total_base,
-        "speedup": total_base / total_lattn,
+        **total,
+        "speedup": total["baseline_seconds"] / total["lattn_seconds"],
+        "speedup_steady": total["baseline_seconds"] / total["lattn_seconds_steady"],
         "agreement_ok": all(abs(row["z"]) < 4 for row in rows),
     }
 
@@ -490,7 +499,8 @@ def _run_child(args: list[str], timeout: float) -> tuple[dict | None, float, int
     status). The child is killed at ``timeout`` seconds."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t0 = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, os.path.join(HERE, "run.py"), "--w3-child", *args], stdout=out, stderr=err)
+        command = [sys.executable, os.path.join(HERE, "run.py"), "--w3-child", *args]
+        proc = subprocess.Popen(command, stdout=out, stderr=err)
         status = None
         while True:
             pid, code, usage = os.wait4(proc.pid, os.WNOHANG)
