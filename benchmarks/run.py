@@ -51,7 +51,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.quick:
         args.reps = 2
         args.w1_n, args.w1_contexts, args.w1_betas = 2048, 16, 4
-        args.w2_dims, args.w2_ns, args.w2_contexts, args.w2_target = "3", "1e3", 512, 0.05
+        args.w2_dims, args.w2_ns, args.w2_contexts, args.w2_target = "3", "1e3", 1024, 0.05
         args.w3_exponents, args.w3_budget = "3", 60.0
     return args
 
