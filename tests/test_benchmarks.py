@@ -6,9 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow  # ~27 s of CPU: mostly compilations and two fresh processes
 def test_run_quick(tmp_path):
     out = tmp_path / "bench.json"
     command = [sys.executable, "benchmarks/run.py", "--quick", "--peers", "naive-jax,numpy", "--json", str(out)]
