@@ -121,7 +121,7 @@ def mc_estimate(
     derivative: bool = False,
     head: int = DEFAULT_HEAD,
     dtype=None,
-) -> Estimate:
+) -> Estimate | tuple[Estimate, ...]:
     """Monte Carlo estimate of ``E[observable(q, keys, beta)]`` over random contexts.
 
     Each of ``num_contexts`` contexts holds ``n`` keys from ``law`` and is scored
