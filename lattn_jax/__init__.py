@@ -21,6 +21,21 @@ from ._observables import entropy as entropy
 from ._observables import max_weight as max_weight
 from ._observables import participation_ratio as participation_ratio
 from ._observables import top_k_mass as top_k_mass
+from ._empirical import EmpiricalKeys as EmpiricalKeys
+from ._empirical import LocalExponent as LocalExponent
+from ._empirical import estimate_local_exponent as estimate_local_exponent
+from ._empirical import load_keys as load_keys
+from ._schedule_fit import ScheduleFit as ScheduleFit
+from ._schedule_fit import fit_schedule as fit_schedule
+from ._schedules import AbstractSchedule as AbstractSchedule
+from ._schedules import Constant as Constant
+from ._schedules import Llama4 as Llama4
+from ._schedules import LongRoPE as LongRoPE
+from ._schedules import PowerLaw as PowerLaw
+from ._schedules import QwenLogN as QwenLogN
+from ._schedules import ScalableSoftmax as ScalableSoftmax
+from ._schedules import YaRN as YaRN
+from ._schedules import schedule_from_name as schedule_from_name
 
 try:
     __version__ = importlib.metadata.version("lattn-jax")

@@ -7,6 +7,7 @@ from a model that exponent is unknown; :func:`estimate_local_exponent`
 measures it from the keys nearest the query.
 """
 
+import functools
 from pathlib import Path
 
 import equinox as eqx
@@ -181,12 +182,17 @@ class LocalExponent(eqx.Module):
         return 2.0 * self.stderr / self.alpha**2
 
 
+@functools.cache
+def _laguerre(num: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.polynomial.laguerre.laggauss(num)
+
+
 def _truncated_beta_moments(a: float, x: float) -> tuple[float, float]:
     """Mean and variance of ``t(u) = log u + log(1 - u)`` for ``u`` with density
     ``∝ u^{a-1} (1 - u)^{a-1}`` on ``(0, x)``, ``x < 1``. With ``u = x e^{-y/a}``
     the weight is ``e^{-y} (1 - x e^{-y/a})^{a-1} dy`` on ``(0, inf)``: a smooth
     factor on Gauss–Laguerre's weight."""
-    y, w = np.polynomial.laguerre.laggauss(_LAGUERRE_NODES)
+    y, w = _laguerre(_LAGUERRE_NODES)
     v = x * np.exp(-y / a)
     log_1mv = np.log1p(-v)
     weights = w * np.exp((a - 1.0) * log_1mv)

@@ -19,17 +19,32 @@ import math
 
 import equinox as eqx
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, ArrayLike, Float
+
+from ._validation import concrete
 
 
 def _log(x: ArrayLike) -> Array:
     return jnp.log(jnp.asarray(x, jnp.result_type(float)))
 
 
+def _param(value):
+    """A float parameter as a JAX array (a pytree leaf that ``eqx.filter_grad`` sees)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return jnp.asarray(value, jnp.result_type(float))
+    return value
+
+
 def _check_positive(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return  # arrays and tracers: a learned parameter, checked by the caller
-    if not (math.isfinite(value) and value > 0):
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    value = concrete(value)
+    if value is None or value.ndim != 0:
+        return  # traced (inside jit/grad) or a batch of parameters
+    if not np.issubdtype(value.dtype, np.number):
+        raise TypeError(f"{name} must be a number, got dtype {value.dtype}")
+    if not (np.isfinite(value) and value > 0):
         raise ValueError(f"{name} must be finite and > 0, got {value}")
 
 
@@ -58,8 +73,8 @@ class PowerLaw(AbstractSchedule):
         if log_prefactor is None:
             _check_positive("prefactor", prefactor)
             log_prefactor = jnp.log(jnp.asarray(prefactor, jnp.result_type(float)))
-        self.log_prefactor = log_prefactor
-        self.exponent = exponent
+        self.log_prefactor = _param(log_prefactor)
+        self.exponent = _param(exponent)
 
     @property
     def prefactor(self) -> Array:
@@ -78,7 +93,7 @@ class Constant(AbstractSchedule):
         8.0
     """
 
-    beta: Float[ArrayLike, ""]
+    beta: Float[ArrayLike, ""] = eqx.field(converter=_param)
 
     def __check_init__(self):
         _check_positive("beta", self.beta)
@@ -102,7 +117,7 @@ class QwenLogN(AbstractSchedule):
         2.0
     """
 
-    base: Float[ArrayLike, ""] = 1.0
+    base: Float[ArrayLike, ""] = eqx.field(converter=_param, default=1.0)
     train_length: float = eqx.field(static=True, default=8192.0)
 
     def __check_init__(self):
@@ -139,7 +154,7 @@ class YaRN(AbstractSchedule):
         1.6314
     """
 
-    base: Float[ArrayLike, ""] = 1.0
+    base: Float[ArrayLike, ""] = eqx.field(converter=_param, default=1.0)
     train_length: float = eqx.field(static=True, default=4096.0)
     scale: float | None = eqx.field(static=True, default=None)
 
@@ -171,7 +186,7 @@ class LongRoPE(AbstractSchedule):
         1.4167
     """
 
-    base: Float[ArrayLike, ""] = 1.0
+    base: Float[ArrayLike, ""] = eqx.field(converter=_param, default=1.0)
     train_length: float = eqx.field(static=True, default=4096.0)
     scale: float | None = eqx.field(static=True, default=None)
 
@@ -203,8 +218,8 @@ class ScalableSoftmax(AbstractSchedule):
         3.9604
     """
 
-    base: Float[ArrayLike, ""] = 1.0
-    s: Float[ArrayLike, ""] = 0.43
+    base: Float[ArrayLike, ""] = eqx.field(converter=_param, default=1.0)
+    s: Float[ArrayLike, ""] = eqx.field(converter=_param, default=0.43)
 
     def __check_init__(self):
         _check_positive("base", self.base)
@@ -230,8 +245,8 @@ class Llama4(AbstractSchedule):
         1.1386
     """
 
-    base: Float[ArrayLike, ""] = 1.0
-    attn_scale: Float[ArrayLike, ""] = 0.1
+    base: Float[ArrayLike, ""] = eqx.field(converter=_param, default=1.0)
+    attn_scale: Float[ArrayLike, ""] = eqx.field(converter=_param, default=0.1)
     floor_scale: float = eqx.field(static=True, default=8192.0)
 
     def __check_init__(self):
