@@ -10,6 +10,10 @@ from ._attention import gaps as gaps
 from ._critical import CriticalBeta as CriticalBeta
 from ._critical import critical_scan as critical_scan
 from ._critical import find_critical_beta as find_critical_beta
+from ._empirical import EmpiricalKeys as EmpiricalKeys
+from ._empirical import LocalExponent as LocalExponent
+from ._empirical import estimate_local_exponent as estimate_local_exponent
+from ._empirical import load_keys as load_keys
 from ._estimators import Estimate as Estimate
 from ._estimators import mc_estimate as mc_estimate
 from ._fit import PowerLawFit as PowerLawFit
@@ -21,10 +25,6 @@ from ._observables import entropy as entropy
 from ._observables import max_weight as max_weight
 from ._observables import participation_ratio as participation_ratio
 from ._observables import top_k_mass as top_k_mass
-from ._empirical import EmpiricalKeys as EmpiricalKeys
-from ._empirical import LocalExponent as LocalExponent
-from ._empirical import estimate_local_exponent as estimate_local_exponent
-from ._empirical import load_keys as load_keys
 from ._schedule_fit import ScheduleFit as ScheduleFit
 from ._schedule_fit import fit_schedule as fit_schedule
 from ._schedules import AbstractSchedule as AbstractSchedule

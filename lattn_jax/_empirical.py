@@ -39,9 +39,8 @@ def check_keys(keys, name: str = "keys") -> np.ndarray:
         raise ValueError(f"{name} has NaN or inf in {int(bad.sum())} rows (first: row {int(np.argmax(bad))})")
     zero = ~np.any(arr != 0, axis=1)
     if zero.any():
-        raise ValueError(
-            f"{name} has {int(zero.sum())} zero vectors (first: row {int(np.argmax(zero))}); a zero key has no direction"
-        )
+        first = int(np.argmax(zero))
+        raise ValueError(f"{name} has {int(zero.sum())} zero vectors (first: row {first}); a zero key has no direction")
     return arr
 
 

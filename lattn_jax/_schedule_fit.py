@@ -152,12 +152,12 @@ def _fit(samplers, key, level, optimizer, steps, num_contexts, init_params):
 
         first = rows[:, :64]
     else:
-        rows = [jax.vmap(s.sample)(k) for s, k in zip(samplers, keys)]
+        rows = [jax.vmap(s.sample)(k) for s, k in zip(samplers, keys, strict=True)]
 
         def per_n(params):
             beta = jnp.exp(params[0] + params[1] * (log_n - center))
             per_row = jax.vmap(_per_context_max_weight, in_axes=(None, 0, None))
-            return jnp.stack([per_row(s, row, b) for s, row, b in zip(samplers, rows, beta)])
+            return jnp.stack([per_row(s, row, b) for s, row, b in zip(samplers, rows, beta, strict=True)])
 
         first = jnp.stack([row[:64] for row in rows])
 
