@@ -138,7 +138,8 @@ def regime_map(
     Example:
         >>> import jax
         >>> import lattn_jax as lj
-        >>> m = lj.regime_map(lj.UniformSphere(3), lj.Constant(10.0), [100, 10_000], jax.random.key(0), num_contexts=256)
+        >>> law, schedule = lj.UniformSphere(3), lj.Constant(10.0)
+        >>> m = lj.regime_map(law, schedule, [100, 10_000], jax.random.key(0), num_contexts=256)
         >>> m.labels
         ['critical', 'sub-critical']
     """

@@ -137,7 +137,9 @@ def run(args) -> int:
             "method": method,
             "seed": args.seed,
         },
-        "critical": [{"n": n, "beta": float(b), "stderr": float(s)} for n, b, s in zip(ns, beta_star, beta_star_se)],
+        "critical": [
+            {"n": n, "beta": float(b), "stderr": float(s)} for n, b, s in zip(ns, beta_star, beta_star_se, strict=True)
+        ],
         "schedules": [],
     }
     for name, schedule in schedules:
