@@ -27,6 +27,9 @@ from ._observables import entropy as entropy
 from ._observables import max_weight as max_weight
 from ._observables import participation_ratio as participation_ratio
 from ._observables import top_k_mass as top_k_mass
+from ._regime import RegimeMap as RegimeMap
+from ._regime import critical_betas as critical_betas
+from ._regime import regime_map as regime_map
 from ._schedule_fit import ScheduleFit as ScheduleFit
 from ._schedule_fit import fit_schedule as fit_schedule
 from ._schedules import AbstractSchedule as AbstractSchedule
@@ -38,6 +41,8 @@ from ._schedules import QwenLogN as QwenLogN
 from ._schedules import ScalableSoftmax as ScalableSoftmax
 from ._schedules import YaRN as YaRN
 from ._schedules import schedule_from_name as schedule_from_name
+from ._simplex import Simplex as Simplex
+from ._simplex import simplex_self_weight as simplex_self_weight
 
 try:
     __version__ = importlib.metadata.version("lattn-jax")
