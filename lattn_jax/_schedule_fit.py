@@ -45,9 +45,25 @@ def _logit(p):
     return jnp.log(p) - jnp.log1p(-p)
 
 
-@functools.cache  # one object per steps, so the jitted fit is reused
-def _default_optimizer(steps: int) -> optax.GradientTransformation:
-    return optax.adam(optax.cosine_decay_schedule(0.1, steps, alpha=0.01))
+@functools.cache  # one object per (lr, steps), so the jitted fit is reused
+def cosine_adam(learning_rate: float, steps: int) -> optax.GradientTransformation:
+    """Adam with a cosine-decayed learning rate, from ``learning_rate`` to 1% of
+    it over ``steps`` (the default optimizer of :func:`fit_schedule`, with 0.1).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> opt = cosine_adam(0.1, 100)
+        >>> state = opt.init(jnp.zeros(2))
+        >>> updates, _ = opt.update(jnp.ones(2), state)
+        >>> [round(float(u), 4) for u in updates]  # the first Adam step is -lr * sign(grad)
+        [-0.1, -0.1]
+    """
+
+    def schedule(count):
+        frac = jnp.minimum(count.astype(jnp.result_type(float)), steps) / steps
+        return learning_rate * (0.01 + 0.99 * 0.5 * (1.0 + jnp.cos(jnp.pi * frac)))
+
+    return optax.adam(schedule)
 
 
 def fit_schedule(
@@ -124,7 +140,7 @@ def fit_schedule(
         raise TypeError(f"law must be a context law such as UniformSphere(d), got {type(law).__name__}")
     if init is not None and not isinstance(init, PowerLaw):
         raise TypeError(f"init must be a PowerLaw, got {type(init).__name__}")
-    optimizer = _default_optimizer(steps) if optimizer is None else optimizer
+    optimizer = cosine_adam(0.1, steps) if optimizer is None else optimizer
     samplers = [ContextSampler.make(law, n, method, head, dtype) for n in ns]
     init_params = None if init is None else (init.log_prefactor, init.exponent)
     return _fit(samplers, key, level, optimizer, steps, num_contexts, init_params)
@@ -150,7 +166,7 @@ def _fit(samplers, key, level, optimizer, steps, num_contexts, init_params):
             per_row = jax.vmap(_per_context_max_weight, in_axes=(None, 0, None))
             return jax.vmap(per_row)(stacked, rows, beta)
 
-        first = rows[:, :64]
+        first = list(rows[:, :64])
     else:
         rows = [jax.vmap(s.sample)(k) for s, k in zip(samplers, keys, strict=True)]
 
@@ -159,7 +175,7 @@ def _fit(samplers, key, level, optimizer, steps, num_contexts, init_params):
             per_row = jax.vmap(_per_context_max_weight, in_axes=(None, 0, None))
             return jnp.stack([per_row(s, row, b) for s, row, b in zip(samplers, rows, beta, strict=True)])
 
-        first = jnp.stack([row[:64] for row in rows])
+        first = [row[:64] for row in rows]
 
     def loss_fn(params):
         values = per_n(params)
@@ -168,8 +184,8 @@ def _fit(samplers, key, level, optimizer, steps, num_contexts, init_params):
 
     if init_params is None:
         # The scale where the two nearest keys compete, 1 / (g_(2) - g_(1)), as in find_critical_beta.
-        first_two = -jax.lax.top_k(-first, 2)[0]
-        t0 = -jnp.mean(jnp.log(jnp.mean(first_two[..., 1] - first_two[..., 0], axis=-1)))
+        first_two = [-jax.lax.top_k(-row, 2)[0] for row in first]
+        t0 = -jnp.mean(jnp.log(jnp.stack([jnp.mean(f[:, 1] - f[:, 0]) for f in first_two])))
         params = jnp.stack([t0, jnp.zeros((), dtype)])
     else:
         p = jnp.asarray(init_params[1], dtype)
@@ -181,7 +197,8 @@ def _fit(samplers, key, level, optimizer, steps, num_contexts, init_params):
         # parameters without a second copy of the expensive body.
         params, state, _, _ = carry
         (loss, values), grad = jax.value_and_grad(loss_fn, has_aux=True)(params)
-        updates, state = optimizer.update(grad, state, params)
+        with jax.numpy_dtype_promotion("standard"):  # optax mixes its int32 step count with floats
+            updates, state = optimizer.update(grad, state, params)
         return (optax.apply_updates(params, updates), state, params, values), loss
 
     values = jnp.zeros((len(samplers), num_contexts), dtype)

@@ -32,11 +32,14 @@ def _checked_list(ns: list[int], text: str) -> list[int]:
     return sorted(set(ns))
 
 
-def add_law_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--dim`` (uniform keys) or ``--keys PATH.npy`` [``--query PATH.npy``]."""
-    parser.add_argument("--dim", type=count, default=64, help="uniform keys on S^{d-1} in dimension d (default: 64)")
+def add_law_arguments(parser: argparse.ArgumentParser, dim: int = 64) -> None:
+    """``--dim`` (uniform keys), ``--keys PATH.npy`` [``--query PATH.npy``] or ``--simplex RHO``."""
+    parser.add_argument("--dim", type=count, default=dim, help=f"dimension d of the keys (default: {dim})")
     parser.add_argument("--keys", metavar="PATH", help="a .npy array of keys (N, d) instead of uniform keys")
     parser.add_argument("--query", metavar="PATH", help="a .npy query vector (d,) for --keys (default: mean key)")
+    parser.add_argument(
+        "--simplex", type=float, metavar="RHO", help="the almost-simplex of arXiv 2510.05554 with correlation RHO, in d"
+    )
 
 
 def make_law(args):
@@ -46,6 +49,16 @@ def make_law(args):
     from .._empirical import EmpiricalKeys, load_keys
     from .._laws import UniformSphere
 
+    if args.simplex is not None and args.keys is not None:
+        raise UsageError("--simplex and --keys exclude each other")
+    if args.simplex is not None:
+        from .._simplex import Simplex
+
+        if not 0 <= args.simplex < 1:
+            raise UsageError(f"--simplex must be in [0, 1), got {args.simplex}")
+        if args.dim < 3:
+            raise UsageError(f"--dim must be >= 3 for --simplex, got {args.dim}")
+        return Simplex(args.simplex, args.dim), f"almost-simplex, rho = {args.simplex}, d = {args.dim}"
     if args.keys is None:
         if args.query is not None:
             raise UsageError("--query needs --keys")
