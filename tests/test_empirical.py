@@ -101,7 +101,9 @@ def test_empirical_law_resamples_and_scores(key):
     est = lj.mc_estimate(lj.max_weight, law, n, beta, key, contexts)
     brute = []
     for k in jax.random.split(key, contexts):
-        g = np.sort(unit_gaps[np.asarray(jax.random.randint(k, (n,), 0, 500))])
+        idx = np.asarray(jax.random.choice(k, 500, (n,), replace=False))
+        assert len(set(idx.tolist())) == n  # distinct keys
+        g = np.sort(unit_gaps[idx])
         brute.append(1.0 / np.sum(np.exp(-beta * (g - g[0]))))
     assert float(est.mean) == pytest.approx(np.mean(brute), rel=1e-5)
 
@@ -124,6 +126,14 @@ def test_malformed_npy_files(tmp_path, array, error, message):
         lj.load_keys(path)
     with pytest.raises(error, match=message):
         lj.EmpiricalKeys(array, query=np.ones(array.shape[-1]) if array.ndim else None)
+
+
+def test_resampling_with_replacement(key):
+    keys = np.random.default_rng(0).normal(size=(50, 3))
+    with pytest.raises(ValueError, match="n = 60 exceeds the N = 50 keys"):
+        lj.EmpiricalKeys(keys).sample_gaps(key, 60)
+    gaps = lj.EmpiricalKeys(keys, replace=True).sample_gaps(key, 60)
+    assert gaps.shape == (60,) and len(set(np.asarray(gaps).tolist())) <= 50
 
 
 def test_unreadable_files(tmp_path):
