@@ -94,7 +94,7 @@ def critical_betas(
 
 def regime_map(
     law: AbstractLaw,
-    schedule: AbstractSchedule,
+    schedule: AbstractSchedule | Sequence[AbstractSchedule],
     ns: Sequence[int],
     key: PRNGKeyArray,
     *,
@@ -104,7 +104,7 @@ def regime_map(
     method: str = "auto",
     head: int = DEFAULT_HEAD,
     dtype=None,
-) -> RegimeMap:
+) -> RegimeMap | list[RegimeMap]:
     """Where ``schedule`` puts attention over contexts from ``law``, for each ``n``.
 
     At ``beta = schedule(n)`` it estimates ``E[max_i w_i]`` and ``E[H]``
@@ -122,7 +122,8 @@ def regime_map(
 
     Args:
         law: the context law, e.g. ``UniformSphere(64)`` or ``EmpiricalKeys(...)``.
-        schedule: the schedule, e.g. ``QwenLogN(base=8.0)``.
+        schedule: the schedule, e.g. ``QwenLogN(base=8.0)``, or a list of
+            schedules (evaluated on the same contexts in one pass per ``n``).
         ns: context sizes ``>= 2``.
         key: a ``jax.random.key``.
         num_contexts: contexts per ``n`` (for the estimates and for ``beta*``).
@@ -133,7 +134,7 @@ def regime_map(
         method, head, dtype: as in :func:`mc_estimate`.
 
     Returns:
-        A :class:`RegimeMap`.
+        A :class:`RegimeMap` (a list of them for a list of schedules).
 
     Example:
         >>> import jax
@@ -151,8 +152,10 @@ def regime_map(
     check_choice("method", method, METHODS)
     if not isinstance(law, AbstractLaw):
         raise TypeError(f"law must be a context law such as UniformSphere(d), got {type(law).__name__}")
-    if not isinstance(schedule, AbstractSchedule):
-        raise TypeError(f"schedule must be a schedule such as QwenLogN(), got {type(schedule).__name__}")
+    single = isinstance(schedule, AbstractSchedule)
+    schedules = [schedule] if single else list(schedule)
+    if not schedules or not all(isinstance(sch, AbstractSchedule) for sch in schedules):
+        raise TypeError(f"schedule must be a schedule such as QwenLogN() or a list of them, got {schedule!r}")
     if isinstance(band, bool) or not isinstance(band, int | float) or not band > 1:
         raise ValueError(f"band must be a number > 1, got {band!r}")
     k_crit, k_est = jax.random.split(key)
@@ -167,25 +170,33 @@ def regime_map(
         beta_star, beta_star_se = (jnp.asarray(a) for a in critical)
         if beta_star.shape != (len(ns),) or beta_star_se.shape != (len(ns),):
             raise ValueError(f"critical must be two arrays of shape ({len(ns)},), one value per n")
-    beta = jnp.stack([jnp.asarray(schedule(float(n))) for n in ns])
+    # One pass per n for all schedules: their betas share the contexts (and the compilation).
+    beta = jnp.stack([jnp.stack([jnp.asarray(sch(float(n))) for n in ns]) for sch in schedules])
     rows = {"mw": [], "mw_se": [], "h": [], "h_se": []}
-    for i, (n, b) in enumerate(zip(ns, beta, strict=True)):
+    for i, n in enumerate(ns):
         k = jax.random.fold_in(k_est, i)  # the same contexts for both observables
+        b = beta[:, i]
         mw = mc_estimate(max_weight, law, n, b, k, num_contexts, method=method, head=head, dtype=dtype)
         h = mc_estimate(entropy, law, n, b, k, num_contexts, method=method, head=head, dtype=dtype)
         for name, value in [("mw", mw.mean), ("mw_se", mw.stderr), ("h", h.mean), ("h_se", h.stderr)]:
             rows[name].append(value)
-    ratio = beta / beta_star
-    return RegimeMap(
-        ns=jnp.asarray(ns, beta.dtype),
-        beta=beta,
-        beta_star=beta_star,
-        beta_star_stderr=beta_star_se,
-        ratio=ratio,
-        max_weight=jnp.stack(rows["mw"]),
-        max_weight_stderr=jnp.stack(rows["mw_se"]),
-        entropy=jnp.stack(rows["h"]),
-        entropy_stderr=jnp.stack(rows["h_se"]),
-        regime=classify(ratio, band),
-        band=float(band),
-    )
+    cols = {name: jnp.stack(values, axis=1) for name, values in rows.items()}  # (schedules, ns)
+    maps = []
+    for j in range(len(schedules)):
+        ratio = beta[j] / beta_star
+        maps.append(
+            RegimeMap(
+                ns=jnp.asarray(ns, beta.dtype),
+                beta=beta[j],
+                beta_star=beta_star,
+                beta_star_stderr=beta_star_se,
+                ratio=ratio,
+                max_weight=cols["mw"][j],
+                max_weight_stderr=cols["mw_se"][j],
+                entropy=cols["h"][j],
+                entropy_stderr=cols["h_se"][j],
+                regime=classify(ratio, band),
+                band=float(band),
+            )
+        )
+    return maps[0] if single else maps

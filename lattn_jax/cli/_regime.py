@@ -155,17 +155,17 @@ def run(args) -> int:
         ],
         "schedules": [],
     }
-    for name, schedule in schedules:
-        m = regime_map(
-            law,
-            schedule,
-            ns,
-            key_est,
-            num_contexts=args.contexts,
-            critical=(beta_star, beta_star_se),
-            band=args.band,
-            method=method,
-        )
+    maps = regime_map(
+        law,
+        [schedule for _, schedule in schedules],
+        ns,
+        key_est,
+        num_contexts=args.contexts,
+        critical=(beta_star, beta_star_se),
+        band=args.band,
+        method=method,
+    )
+    for (name, _), m in zip(schedules, maps, strict=True):
         print(f"\nschedule {name}")
         print(f"{'n':>10} {'beta':>9} {'beta*':>9} {'ratio':>7} {'E[max w]':>9} {'±':>7} {'E[H]':>7} {'±':>6}  regime")
         rows = []
