@@ -139,10 +139,10 @@ def regime_map(
     Example:
         >>> import jax
         >>> import lattn_jax as lj
-        >>> law, schedule = lj.UniformSphere(3), lj.Constant(10.0)
-        >>> m = lj.regime_map(law, schedule, [100, 10_000], jax.random.key(0), num_contexts=256)
-        >>> m.labels
-        ['critical', 'sub-critical']
+        >>> schedules = [lj.Constant(1.0), lj.Constant(1e6)]  # far below and far above beta*
+        >>> maps = lj.regime_map(lj.UniformSphere(3), schedules, [100, 10_000], jax.random.key(0), num_contexts=256)
+        >>> [m.labels for m in maps]
+        [['sub-critical', 'sub-critical'], ['super-critical', 'super-critical']]
     """
     ns = [check_int("ns", n, minimum=2) for n in ns]
     if not ns:
