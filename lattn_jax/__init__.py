@@ -43,6 +43,8 @@ from ._schedules import YaRN as YaRN
 from ._schedules import schedule_from_name as schedule_from_name
 from ._simplex import Simplex as Simplex
 from ._simplex import simplex_self_weight as simplex_self_weight
+from ._vmf import VonMisesFisher as VonMisesFisher
+from ._vmf import VonMisesFisherMixture as VonMisesFisherMixture
 
 try:
     __version__ = importlib.metadata.version("lattn-jax")

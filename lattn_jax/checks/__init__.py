@@ -50,6 +50,9 @@ _REGISTRY = (
     ("collapse", "_critical", "check_collapse"),
     ("ordered-weights", "_critical", "check_ordered_weights"),
     ("critical-convergence", "_critical", "check_critical_convergence"),
+    ("mean-field", "_mean_field", "check_mean_field"),
+    ("supercritical", "_supercritical", "check_supercritical"),
+    ("heat", "_heat", "check_heat"),
 )
 CHECK_NAMES = tuple(name for name, _, _ in _REGISTRY)
 
