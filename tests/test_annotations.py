@@ -31,6 +31,7 @@ WORKFLOW = textwrap.dedent(
     lj.mc_estimate(top3, law, 5000, jnp.array([10.0, 100.0]), jax.random.key(1), 16, derivative=True)
     lj.mc_estimate(lambda q, k, b: lj.max_weight(q, k, b), law, 300, 10.0, jax.random.key(1), 8)
     lj.mc_estimate(lj.max_weight, law, 300, 10.0, jax.random.key(1), 8, method="dense")
+    lj.mc_estimate((lj.entropy, lj.max_weight), law, 300, 10.0, jax.random.key(1), 8, method="dense")
     for criterion in ["max_weight", "entropy_curvature"]:
         lj.find_critical_beta(law, 1000, jax.random.key(2), num_contexts=64, criterion=criterion)
     scan = lj.critical_scan(law, [100, 1000], jax.random.key(3), num_contexts=64)

@@ -37,12 +37,12 @@ class Comparison(NamedTuple):
     @property
     def z(self) -> float:
         """``(simulation - theory) / stderr``."""
-        return (self.simulation - self.theory) / self.stderr if self.stderr > 0 else math.inf
+        return float((self.simulation - self.theory) / self.stderr) if self.stderr > 0 else math.inf
 
     @property
     def passed(self) -> bool:
         """``|z| < 4``."""
-        return abs(self.z) < Z_PASS
+        return bool(abs(self.z) < Z_PASS)
 
 
 # (name, module, function): imported on demand so the CLI's --help stays fast.
