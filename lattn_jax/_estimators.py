@@ -6,23 +6,32 @@ from collections.abc import Callable
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Key, PRNGKeyArray, PyTree
 
-from ._contexts import DEFAULT_HEAD, METHODS, ContextSampler, batch_size
+from ._contexts import DEFAULT_HEAD, METHODS, ContextSampler, batch_size, exact_method
 from ._laws import AbstractLaw, default_float
 from ._observables import atoms_kernel
-from ._validation import check_beta, check_choice, check_int, check_key
+from ._streaming import DEFAULT_CHUNK
+from ._validation import check_beta, check_choice, check_int, check_key, concrete
 
 
 class Estimate(eqx.Module):
     """A Monte Carlo estimate: the sample mean over contexts and its standard
     error; with ``derivative=True`` also ``d mean / d beta`` and its standard error
-    (same contexts, forward mode). Arrays have the shape of ``beta``."""
+    (same contexts, forward mode). Arrays have the shape of ``beta``.
+
+    ``truncation_error`` (order statistics only, else ``None``) is the mean over
+    contexts of ``|1/2 sum_j c_j d^2 f / dc_j^2|``, the second-order change of the
+    observable when the far keys' random sum is replaced by its conditional mean
+    (see :meth:`ContextSampler.truncation_error`): a bound on the method's bias
+    of ``mean`` to be read against ``stderr``."""
 
     mean: Float[Array, "*beta"]
     stderr: Float[Array, "*beta"]
     derivative: Float[Array, "*beta"] | None = None
     derivative_stderr: Float[Array, "*beta"] | None = None
+    truncation_error: Float[Array, "*beta"] | None = None
 
 
 def _mean_and_stderr(values: Array) -> tuple[Array, Array]:
@@ -64,13 +73,21 @@ def context_values(
 @functools.cache
 def _gap_function(kernel: Callable) -> Callable:
     def per_context(sampler, row, beta):
-        return kernel(sampler.atoms(row, beta), beta)
+        return sampler.evaluate(row, kernel, beta)
+
+    return per_context
+
+
+@functools.cache
+def _truncation_function(kernel: Callable) -> Callable:
+    def per_context(sampler, row, beta):
+        return jnp.abs(sampler.truncation_error(row, kernel, beta))
 
     return per_context
 
 
 @eqx.filter_jit
-def _estimate(per_context, sampler, key, beta, num_contexts, derivative):
+def _estimate(per_context, sampler, key, beta, num_contexts, derivative, truncation=None):
     keys = jax.random.split(key, num_contexts)
     flat = jnp.ravel(beta)
 
@@ -78,17 +95,19 @@ def _estimate(per_context, sampler, key, beta, num_contexts, derivative):
         def f(b_):
             return jax.vmap(lambda bi: per_context(sampler, row, bi))(b_)
 
-        if derivative:
-            return jax.jvp(f, (b,), (jnp.ones_like(b),))
-        return f(b), None
+        values, tangents = jax.jvp(f, (b,), (jnp.ones_like(b),)) if derivative else (f(b), None)
+        bias = None if truncation is None else jax.vmap(lambda bi: truncation(sampler, row, bi))(b)
+        return values, tangents, bias
 
-    values, tangents = context_values(one, sampler, keys, flat)
+    values, tangents, bias = context_values(one, sampler, keys, flat)
     mean, stderr = _mean_and_stderr(values)
-    out = Estimate(mean.reshape(beta.shape), stderr.reshape(beta.shape))
+    dmean = dstderr = trunc = None
     if derivative:
         dmean, dstderr = _mean_and_stderr(tangents)
-        out = Estimate(out.mean, out.stderr, dmean.reshape(beta.shape), dstderr.reshape(beta.shape))
-    return out
+        dmean, dstderr = dmean.reshape(beta.shape), dstderr.reshape(beta.shape)
+    if truncation is not None:
+        trunc = jnp.mean(bias, axis=0).reshape(beta.shape)
+    return Estimate(mean.reshape(beta.shape), stderr.reshape(beta.shape), dmean, dstderr, trunc)
 
 
 @functools.cache
@@ -110,6 +129,7 @@ def mc_estimate(
     method: str = "auto",
     derivative: bool = False,
     head: int = DEFAULT_HEAD,
+    chunk: int = DEFAULT_CHUNK,
     dtype=None,
 ) -> Estimate:
     """Monte Carlo estimate of ``E[observable(q, keys, beta)]`` over random contexts.
@@ -124,7 +144,18 @@ def mc_estimate(
     Built-in observables (``entropy``, ``max_weight``, ``top_k_mass`` via
     ``functools.partial``, ``effective_size``, ``participation_ratio``) run on
     gaps with the chosen ``method`` (see :mod:`lattn_jax._contexts`); any other
-    ``f(q, keys, beta)`` runs on sampled keys.
+    ``f(q, keys, beta)`` runs on sampled keys (dense only).
+
+    Methods: ``"dense"`` (all gaps in memory), ``"streaming"`` (all keys in
+    chunks of ``chunk``, memory O(chunk), for any ``n``), ``"order-statistics"``
+    (the ``head`` smallest gaps exactly and the far keys by their conditional
+    mean, cost O(head) whatever ``n``; reports ``truncation_error``). ``"auto"``
+    takes order statistics where the law allows it (``d <= 8``); if the reported
+    truncation error exceeds a tenth of the standard error anywhere (deep in
+    the sub-critical regime, where the far keys carry the mass), the estimate
+    is redone exactly, dense up to ``2**22`` keys and streaming above (under a
+    JAX transformation, where the check cannot run, order statistics stays).
+    Without a gap law, auto is dense or streaming by the same size rule.
 
     Args:
         observable: a scalar function ``f(q, keys, beta)``.
@@ -133,9 +164,10 @@ def mc_estimate(
         beta: inverse temperature(s), finite and ``>= 0``.
         key: a ``jax.random.key``.
         num_contexts: number of independent contexts, ``>= 2``.
-        method: ``"auto"``, ``"dense"`` or ``"order-statistics"``.
+        method: ``"auto"``, ``"dense"``, ``"streaming"`` or ``"order-statistics"``.
         derivative: also return ``d mean / d beta`` and its standard error.
         head: ``K``, the number of exact smallest gaps for order statistics.
+        chunk: keys per chunk for streaming (memory per context ~ ``chunk * d``).
         dtype: float dtype of the computation (default: JAX's default float).
 
     Returns:
@@ -151,6 +183,7 @@ def mc_estimate(
     n = check_int("n", n, minimum=2)
     num_contexts = check_int("num_contexts", num_contexts, minimum=2)
     head = check_int("head", head, minimum=2)
+    chunk = check_int("chunk", chunk, minimum=1)
     check_beta("beta", beta)
     check_key("key", key)
     check_choice("method", method, METHODS)
@@ -162,10 +195,26 @@ def mc_estimate(
     beta = jnp.asarray(beta, dtype)
     kernel = atoms_kernel(observable)
     if kernel is None:
-        if method == "order-statistics":
-            raise ValueError("method='order-statistics' works for the built-in observables only")
-        sampler, per_context = _KeyContexts(law, n, dtype), _key_function(observable)
-    else:
-        sampler = ContextSampler.make(law, n, method, head, dtype)
-        per_context = _gap_function(kernel)
-    return _estimate(per_context, sampler, key, beta, num_contexts, derivative)
+        if method in ("order-statistics", "streaming"):
+            raise ValueError(f"method={method!r} works for the built-in observables only; use method='dense'")
+        sampler = _KeyContexts(law, n, dtype)
+        return _estimate(_key_function(observable), sampler, key, beta, num_contexts, derivative)
+    sampler = ContextSampler.make(law, n, method, head, dtype, chunk)
+    truncation = _truncation_function(kernel) if sampler.method == "order-statistics" else None
+    out = _estimate(_gap_function(kernel), sampler, key, beta, num_contexts, derivative, truncation)
+    if method == "auto" and truncation is not None and _too_coarse(out):
+        sampler = ContextSampler.make(law, n, exact_method(n), head, dtype, chunk)
+        out = _estimate(_gap_function(kernel), sampler, key, beta, num_contexts, derivative)
+    return out
+
+
+AUTO_TOLERANCE = 0.1
+
+
+def _too_coarse(est: Estimate) -> bool:
+    """Whether order statistics' truncation error exceeds ``AUTO_TOLERANCE``
+    standard errors anywhere (``False`` when the values are traced)."""
+    bias, stderr = concrete(est.truncation_error), concrete(est.stderr)
+    if bias is None or stderr is None:
+        return False
+    return bool(np.any(bias > AUTO_TOLERANCE * stderr))
