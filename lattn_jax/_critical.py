@@ -13,6 +13,7 @@ from ._contexts import DEFAULT_HEAD, METHODS, ContextSampler, batch_size
 from ._estimators import context_values
 from ._laws import AbstractLaw
 from ._observables import _entropy, _max_weight
+from ._sharding import context_mesh, over_contexts, pad_keys, padded_count
 from ._streaming import DEFAULT_CHUNK
 from ._validation import check_choice, check_int, check_key, check_open_unit
 
@@ -70,11 +71,19 @@ def _criterion(name: str, level: float | None) -> Callable:
 
 
 @eqx.filter_jit
-def _search(sampler, key, num_contexts, criterion, tol, max_steps):
+def _search(sampler, key, num_contexts, criterion, tol, max_steps, mesh=None):
     keys = jax.random.split(key, num_contexts)
-    presample = sampler.method != "streaming" and num_contexts * sampler.row_size <= _PRESAMPLE_ELEMENTS
-    chunk = batch_size(num_contexts, sampler.row_size, _SAMPLE_ELEMENTS)
-    rows = jax.lax.map(sampler.sample, keys, batch_size=chunk) if presample else None
+    total = padded_count(num_contexts, mesh)
+    presample = sampler.method != "streaming" and total * sampler.row_size <= _PRESAMPLE_ELEMENTS
+    local = total // (1 if mesh is None else mesh.size)
+    chunk = batch_size(local, sampler.row_size, _SAMPLE_ELEMENTS)
+    rows = None
+    if presample:
+
+        def sample(local_keys, _):
+            return jax.lax.map(sampler.sample, local_keys, batch_size=chunk)
+
+        rows = over_contexts(sample, mesh, pad_keys(keys, total), gather=False)
 
     def values_and_slopes(t):
         def one(row, t_):
@@ -83,7 +92,7 @@ def _search(sampler, key, num_contexts, criterion, tol, max_steps):
 
             return jax.jvp(lambda s: criterion(value_at, s), (t_,), (jnp.ones_like(t_),))
 
-        return context_values(one, sampler, keys, t, rows)
+        return context_values(one, sampler, keys, t, rows, mesh)
 
     # Start at the scale where the two nearest keys compete: beta ~ 1 / (g_(2) - g_(1)).
     probe = rows[:64] if rows is not None else jax.vmap(sampler.sample)(keys[:64])
@@ -137,6 +146,7 @@ def find_critical_beta(
     head: int = DEFAULT_HEAD,
     chunk: int = DEFAULT_CHUNK,
     max_steps: int = 60,
+    devices: int | str | Sequence | None = None,
     dtype=None,
 ) -> CriticalBeta:
     """The critical inverse temperature ``beta*`` of ``n``-key contexts.
@@ -176,6 +186,8 @@ def find_critical_beta(
         head: exact smallest gaps per context for order statistics.
         chunk: keys per chunk for streaming.
         max_steps: Newton/bisection step limit.
+        devices: where the contexts run (see :func:`mc_estimate`); the result
+            equals the one-device result.
         dtype: float dtype (default: JAX's default float).
 
     Returns:
@@ -192,6 +204,7 @@ def find_critical_beta(
     num_contexts = check_int("num_contexts", num_contexts, minimum=2)
     head = check_int("head", head, minimum=2)
     chunk = check_int("chunk", chunk, minimum=1)
+    mesh = context_mesh(devices)
     max_steps = check_int("max_steps", max_steps, minimum=1)
     check_key("key", key)
     check_choice("criterion", criterion, CRITERIA)
@@ -204,7 +217,7 @@ def find_critical_beta(
     sampler = ContextSampler.make(law, n, method, head, dtype, chunk)
     tol = float(max(1e-9, 100 * jnp.finfo(sampler.dtype).eps))
     fn = _criterion(criterion, level if criterion == "max_weight" else None)
-    beta, stderr, value, slope, it, converged = _search(sampler, key, num_contexts, fn, tol, max_steps)
+    beta, stderr, value, slope, it, converged = _search(sampler, key, num_contexts, fn, tol, max_steps, mesh)
     if criterion == "max_weight":
         value = value + level
     return CriticalBeta(beta, stderr, value, slope, it, converged, jnp.asarray(float(n), beta.dtype))

@@ -1,17 +1,19 @@
 """Monte Carlo estimates of observables over random contexts."""
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh
 from jaxtyping import Array, ArrayLike, Float, Key, PRNGKeyArray, PyTree
 
 from ._contexts import DEFAULT_HEAD, METHODS, ContextSampler, batch_size, exact_method
 from ._laws import AbstractLaw, default_float
 from ._observables import atoms_kernel
+from ._sharding import context_mesh, over_contexts, pad_keys, padded_count
 from ._streaming import DEFAULT_CHUNK
 from ._validation import check_beta, check_choice, check_int, check_key, concrete
 
@@ -60,14 +62,24 @@ def context_values(
     keys: Key[Array, " contexts"],
     beta: Array,
     rows: Array | None = None,
+    mesh: Mesh | None = None,
 ) -> PyTree[Array]:
     """``per_context(row, beta)`` for every context, in vmapped chunks, stacked
     along a leading contexts axis. Contexts are drawn from ``keys``
-    (deterministically) unless ``rows`` already holds them."""
-    size = batch_size(keys.shape[0], sampler.row_size)
-    if rows is not None:
-        return jax.lax.map(lambda row: per_context(row, beta), rows, batch_size=size)
-    return jax.lax.map(lambda k: per_context(sampler.sample(k), beta), keys, batch_size=size)
+    (deterministically) unless ``rows`` already holds them (then padded to
+    :func:`padded_count` contexts). With a ``mesh`` the contexts are split
+    across its devices and the values gathered on all of them."""
+    num = keys.shape[0]
+    total = padded_count(num, mesh)
+    size = batch_size(total // (1 if mesh is None else mesh.size), sampler.row_size)
+
+    def local(data, b):
+        if rows is not None:
+            return jax.lax.map(lambda row: per_context(row, b), data, batch_size=size)
+        return jax.lax.map(lambda k: per_context(sampler.sample(k), b), data, batch_size=size)
+
+    values = over_contexts(local, mesh, pad_keys(keys, total) if rows is None else rows, beta)
+    return values if total == num else jax.tree.map(lambda x: x[:num], values)
 
 
 @functools.cache
@@ -87,7 +99,7 @@ def _truncation_function(kernel: Callable) -> Callable:
 
 
 @eqx.filter_jit
-def _estimate(per_context, sampler, key, beta, num_contexts, derivative, truncation=None):
+def _estimate(per_context, sampler, key, beta, num_contexts, derivative, truncation=None, mesh=None):
     keys = jax.random.split(key, num_contexts)
     flat = jnp.ravel(beta)
 
@@ -99,7 +111,7 @@ def _estimate(per_context, sampler, key, beta, num_contexts, derivative, truncat
         bias = None if truncation is None else jax.vmap(lambda bi: truncation(sampler, row, bi))(b)
         return values, tangents, bias
 
-    values, tangents, bias = context_values(one, sampler, keys, flat)
+    values, tangents, bias = context_values(one, sampler, keys, flat, mesh=mesh)
     mean, stderr = _mean_and_stderr(values)
     dmean = dstderr = trunc = None
     if derivative:
@@ -130,6 +142,7 @@ def mc_estimate(
     derivative: bool = False,
     head: int = DEFAULT_HEAD,
     chunk: int = DEFAULT_CHUNK,
+    devices: int | str | Sequence | None = None,
     dtype=None,
 ) -> Estimate:
     """Monte Carlo estimate of ``E[observable(q, keys, beta)]`` over random contexts.
@@ -168,6 +181,10 @@ def mc_estimate(
         derivative: also return ``d mean / d beta`` and its standard error.
         head: ``K``, the number of exact smallest gaps for order statistics.
         chunk: keys per chunk for streaming (memory per context ~ ``chunk * d``).
+        devices: where the contexts run: ``None`` (the default device),
+            ``"all"`` (``jax.devices()``: every device of every process after
+            ``jax.distributed.initialize``), a count, or a list of devices.
+            The result equals the one-device result.
         dtype: float dtype of the computation (default: JAX's default float).
 
     Returns:
@@ -184,6 +201,7 @@ def mc_estimate(
     num_contexts = check_int("num_contexts", num_contexts, minimum=2)
     head = check_int("head", head, minimum=2)
     chunk = check_int("chunk", chunk, minimum=1)
+    mesh = context_mesh(devices)
     check_beta("beta", beta)
     check_key("key", key)
     check_choice("method", method, METHODS)
@@ -198,13 +216,13 @@ def mc_estimate(
         if method in ("order-statistics", "streaming"):
             raise ValueError(f"method={method!r} works for the built-in observables only; use method='dense'")
         sampler = _KeyContexts(law, n, dtype)
-        return _estimate(_key_function(observable), sampler, key, beta, num_contexts, derivative)
+        return _estimate(_key_function(observable), sampler, key, beta, num_contexts, derivative, None, mesh)
     sampler = ContextSampler.make(law, n, method, head, dtype, chunk)
     truncation = _truncation_function(kernel) if sampler.method == "order-statistics" else None
-    out = _estimate(_gap_function(kernel), sampler, key, beta, num_contexts, derivative, truncation)
+    out = _estimate(_gap_function(kernel), sampler, key, beta, num_contexts, derivative, truncation, mesh)
     if method == "auto" and truncation is not None and _too_coarse(out):
         sampler = ContextSampler.make(law, n, exact_method(n), head, dtype, chunk)
-        out = _estimate(_gap_function(kernel), sampler, key, beta, num_contexts, derivative)
+        out = _estimate(_gap_function(kernel), sampler, key, beta, num_contexts, derivative, None, mesh)
     return out
 
 
