@@ -43,15 +43,78 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     crit.add_argument(
         "--method",
-        choices=["auto", "dense", "order-statistics"],
+        choices=["auto", "dense", "order-statistics", "streaming"],
         default="auto",
         help="how contexts are sampled (default: auto)",
     )
+    crit.add_argument(
+        "--devices",
+        type=_devices,
+        default=None,
+        metavar="all|N",
+        help="split the contexts over all devices or the first N (default: one device; 'all' with --coordinator)",
+    )
+    crit.add_argument(
+        "--coordinator",
+        metavar="HOST:PORT|auto",
+        help="join a multi-process run through jax.distributed (process 0's address; "
+        "'auto' detects SLURM, Open MPI or a TPU pod); only process 0 prints and writes files",
+    )
+    crit.add_argument("--num-processes", type=count, metavar="P", help="processes in the run (with --coordinator)")
+    crit.add_argument("--process-id", type=int, metavar="I", help="this process, 0..P-1 (with --coordinator)")
     crit.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     crit.add_argument("--x64", action="store_true", help="compute in float64")
     crit.add_argument("--json", type=writable, metavar="PATH", help="write results as JSON (updated after every point)")
     crit.add_argument("--plot", type=writable, metavar="PATH", help="write a PNG of beta* against n with the fits")
     return crit
+
+
+def _devices(text: str) -> str | int:
+    """``all`` or a device count >= 1."""
+    if text == "all":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'all' or a device count such as 4, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected 'all' or a device count >= 1, got {text!r}")
+    return value
+
+
+def _validate_distributed(args) -> None:
+    given = [args.num_processes is not None, args.process_id is not None]
+    if args.coordinator is None:
+        if any(given):
+            raise UsageError("--num-processes and --process-id need --coordinator HOST:PORT")
+        return
+    if args.coordinator == "auto":
+        if any(given):
+            raise UsageError("--coordinator auto detects --num-processes and --process-id; do not give them")
+        return
+    host, _, port = args.coordinator.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(f"--coordinator must be HOST:PORT (port 1..65535) or 'auto', got {args.coordinator!r}")
+    if not all(given):
+        raise UsageError("--coordinator HOST:PORT needs --num-processes P and --process-id I")
+    if args.num_processes < 1:
+        raise UsageError(f"--num-processes must be >= 1, got {args.num_processes}")
+    if not 0 <= args.process_id < args.num_processes:
+        raise UsageError(f"--process-id must be in [0, {args.num_processes - 1}], got {args.process_id}")
+
+
+def _setup_devices(args, jax):
+    """Join the distributed run if asked; the ``devices`` argument for the library.
+    Raises UsageError when more devices are asked for than exist."""
+    if args.coordinator == "auto":
+        jax.distributed.initialize()
+    elif args.coordinator is not None:
+        jax.distributed.initialize(args.coordinator, num_processes=args.num_processes, process_id=args.process_id)
+    devices = args.devices if args.devices is not None else ("all" if args.coordinator else None)
+    available = len(jax.devices())
+    if isinstance(devices, int) and devices > available:
+        raise UsageError(f"--devices {devices}: only {available} device(s) available")
+    return devices
 
 
 def _validate(args) -> None:
@@ -67,6 +130,7 @@ def _validate(args) -> None:
         raise UsageError(f"--level must exceed 1/n = {1 / min(args.n):.3g} for the smallest n, got {args.level}")
     if args.contexts < 2 or args.check_contexts < 2:
         raise UsageError("--contexts and --check-contexts must be >= 2")
+    _validate_distributed(args)
     if args.plot is not None:
         try:
             import matplotlib  # noqa: F401
@@ -98,6 +162,14 @@ def run(args) -> int:
     """Run ``lattn critical``."""
     _validate(args)
     jax = setup_jax(args.x64)
+    devices = _setup_devices(args, jax)
+    say = print
+    if jax.process_index() != 0:  # every process computes the same results; process 0 reports them
+        args.json = args.plot = None
+
+        def say(*_, **__):
+            return None
+
     from .._critical import find_critical_beta
     from .._estimators import mc_estimate
     from .._laws import UniformSphere
@@ -116,6 +188,8 @@ def run(args) -> int:
         "seed": args.seed,
         "x64": args.x64,
         "law": "uniform",
+        "devices": len(jax.devices()) if devices == "all" else (devices or 1),
+        "processes": jax.process_count(),
     }
     payload = {"schema_version": SCHEMA_VERSION, "config": config, "results": [], "fits": []}
     base = jax.random.key(args.seed)
@@ -123,14 +197,14 @@ def run(args) -> int:
     for d in args.dim:
         law = UniformSphere(d)
         theory = critical_exponent(d)
-        print(
+        say(
             f"\nd = {d}: beta* where E[max weight] = {args.level}"
             if args.criterion == "max_weight"
             else f"\nd = {d}: beta* at the peak of d2E[H]/dlog(beta)2"
         )
         header = ["n".rjust(9), "beta*".rjust(11), "± stderr".rjust(10), "rel".rjust(6)]
         header += ["E[max w] at beta*".rjust(19), "± stderr".rjust(8), "z".rjust(6), "iters".rjust(5)]
-        print(" ".join(header))
+        say(" ".join(header))
         rows = []
         for n in ns:
             k_search, k_check = jax.random.split(jax.random.fold_in(jax.random.fold_in(base, d), n % (2**31)))
@@ -142,8 +216,11 @@ def run(args) -> int:
                 num_contexts=args.contexts,
                 criterion=args.criterion,
                 method=args.method,
+                devices=devices,
             )
-            check = mc_estimate(max_weight, law, n, crit.beta, k_check, args.check_contexts, method=args.method)
+            check = mc_estimate(
+                max_weight, law, n, crit.beta, k_check, args.check_contexts, method=args.method, devices=devices
+            )
             beta, se = float(crit.beta), float(crit.stderr)
             check_mean, check_se = float(check.mean), float(check.stderr)
             # The search's own noise moves beta*, and so the check, by ~ slope * se(log beta*).
@@ -164,7 +241,7 @@ def run(args) -> int:
             payload["results"].append(row)
             z_text = f"{z:6.2f}" if args.criterion == "max_weight" else f"{'':>6}"
             flag = "" if row["converged"] else "  (not converged)"
-            print(
+            say(
                 f"{n:>9} {beta:>11.5g} {se:>10.3g} {se / beta:>6.2%} {check_mean:>19.4f} {check_se:>8.4f} {z_text} "
                 f"{row['iterations']:>5}{flag}",
                 flush=True,
@@ -174,18 +251,18 @@ def run(args) -> int:
         fit = _fit_record(d, rows, theory)
         if fit is not None:
             payload["fits"].append(fit)
-            print(
+            say(
                 f"fit: beta* = {fit['prefactor']:.4g} n^p with p = {fit['exponent']:.4f} ± {fit['exponent_stderr']:.4f}"
                 f"   theory 2/(d-1) = {theory:.4f}   (z = {fit['z']:+.2f}, chi2/dof = {fit['chi2']:.1f}/{fit['dof']})"
             )
         if args.json:
             write_json(args.json, payload)
-    print(f"\n{time.perf_counter() - start:.1f} s", file=sys.stderr)
+    say(f"\n{time.perf_counter() - start:.1f} s", file=sys.stderr)
     if args.plot:
         from .._plot import plot_critical
 
         plot_critical(payload, args.plot)
-        print(f"plot written to {args.plot}", file=sys.stderr)
+        say(f"plot written to {args.plot}", file=sys.stderr)
     if args.json:
-        print(f"results written to {args.json}", file=sys.stderr)
+        say(f"results written to {args.json}", file=sys.stderr)
     return 0
