@@ -15,6 +15,8 @@ from ._estimators import mc_estimate as mc_estimate
 from ._fit import PowerLawFit as PowerLawFit
 from ._fit import fit_power_law as fit_power_law
 from ._laws import AbstractLaw as AbstractLaw
+from ._laws import PowerDensity as PowerDensity
+from ._laws import Subsphere as Subsphere
 from ._laws import UniformSphere as UniformSphere
 from ._observables import effective_size as effective_size
 from ._observables import entropy as entropy

@@ -32,8 +32,13 @@ def fit_power_law(
     ns: Sequence[float | int] | ArrayLike,
     betas: Sequence[float | int] | ArrayLike,
     stderrs: Sequence[float | int] | ArrayLike | None = None,
+    *,
+    finite_size: tuple[float, float] | None = None,
+    factors: Sequence[float] | ArrayLike | None = None,
 ) -> PowerLawFit:
-    """Fit ``log beta = log c + p log n``.
+    """Fit ``log beta = log c + p log n``, or with a known finite-size correction:
+    ``beta = c n^p (1 + kappa n^{-q})`` when ``finite_size=(kappa, q)``, or
+    ``beta_i = c n_i^p F_i`` with per-point ``factors`` ``F_i``.
 
     With ``stderrs`` (of ``beta``) the fit is weighted by ``1 / sigma_i^2`` with
     ``sigma_i = stderr_i / beta_i`` (the standard error of ``log beta_i``) and the
@@ -41,6 +46,12 @@ def fit_power_law(
     ``chi2`` tells whether the power law describes the points within them
     (``chi2 ~ dof``). Without stderrs it is ordinary least squares with errors
     from the residual scatter (needs at least three points).
+
+    A correction — ``kappa`` from :func:`lattn_jax.theory.finite_size_coefficient`
+    with ``q = 2 / alpha``, or the exact factors ``F_i = beta*_{n_i} / (gamma*
+    n_i^{2/alpha})`` from :func:`lattn_jax.theory.finite_size_factors` — is
+    divided out of each ``beta`` before the fit, so ``p`` is the exponent of the
+    leading term; a plain fit over small ``n`` instead absorbs the correction into ``p``.
 
     Example:
         >>> fit = fit_power_law([1e2, 1e3, 1e4], [10.0, 46.4, 215.4])
@@ -58,9 +69,20 @@ def fit_power_law(
     if np.ptp(x) == 0:
         raise ValueError("ns must hold at least two distinct values")
     y = np.log(y)
+    if finite_size is not None:
+        kappa, q = (float(v) for v in finite_size)
+        factor = 1.0 + kappa * np.exp(-q * x)
+        if not np.all(factor > 0):
+            raise ValueError(f"finite_size=({kappa}, {q}) makes 1 + kappa n^-q <= 0 for some n; it is for large n")
+        y = y - np.log(factor)
+    if factors is not None:
+        factors = np.asarray(factors, dtype=np.float64)
+        if factors.shape != x.shape or not np.all(np.isfinite(factors)) or np.any(factors <= 0):
+            raise ValueError(f"factors must be finite, > 0 and one per point, got {factors}")
+        y = y - np.log(factors)
     design = np.stack([np.ones_like(x), x], axis=1)
     if stderrs is not None:
-        rel = np.asarray(stderrs, dtype=np.float64) / np.exp(y)
+        rel = np.asarray(stderrs, dtype=np.float64) / np.asarray(betas, dtype=np.float64)
         if rel.shape != x.shape or not np.all(np.isfinite(rel)) or np.any(rel <= 0):
             raise ValueError("stderrs must be finite, > 0 and one per point")
         w = 1.0 / rel**2

@@ -13,6 +13,7 @@ To add a law subclass :class:`AbstractLaw` and implement ``sample`` and
 """
 
 import abc
+import math
 from typing import ClassVar
 
 import equinox as eqx
@@ -21,8 +22,8 @@ import jax.numpy as jnp
 from jax.scipy.special import betaln
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ._special import log_betainc_lower, symmetric_beta_quantile
-from ._validation import check_int
+from ._special import beta_quantile, log_betainc_lower
+from ._validation import check_int, check_real
 
 
 def default_float():
@@ -72,8 +73,80 @@ class AbstractLaw(eqx.Module):
         """Gap quantile at ``u``, given ``log u`` and ``log(1 - u)``."""
         raise NotImplementedError(f"{type(self).__name__} has no closed-form gap law")
 
+    def small_gap_expansion(self) -> tuple[float, float, float]:
+        """``(a, c, b)`` with ``P(gap <= u) = c u^a (1 + b u + O(u^2))`` as ``u -> 0``.
 
-class UniformSphere(AbstractLaw):
+        ``a = alpha / 2`` (``alpha`` the local exponent of the distance
+        ``|k - q| = sqrt(2 gap)``) sets the critical exponent ``1 / a``; ``c``
+        sets the critical constant and ``b`` the leading finite-size correction.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no closed-form gap law")
+
+
+class _BetaGapLaw(AbstractLaw):
+    """A law whose gap satisfies ``gap / 2 ~ Beta(p, q)`` (exact gap law, all of
+    it from the incomplete beta function)."""
+
+    has_gap_law: ClassVar[bool] = True
+
+    @property
+    @abc.abstractmethod
+    def _shapes(self) -> tuple[float, float]:
+        """``(p, q)``."""
+
+    @property
+    def local_exponent(self) -> float:
+        """``alpha`` in ``P(|k - q| <= r) ~ c r^alpha`` as ``r -> 0`` (``alpha = 2p``)."""
+        return 2.0 * self._shapes[0]
+
+    def gap_log_density(self, g: Array) -> Array:
+        p, q = self._shapes
+        half = g / 2.0
+        inside = (g > 0) & (g < 2)
+        half = jnp.where(inside, half, 0.5)
+        log_f = (p - 1.0) * jnp.log(half) + (q - 1.0) * jnp.log1p(-half) - betaln(p, q) - jnp.log(2.0)
+        return jnp.where(inside, log_f, -jnp.inf)
+
+    def gap_log_cdf_pair(self, g: Array) -> tuple[Array, Array]:
+        p, q = self._shapes
+        tiny = jnp.finfo(jnp.result_type(g)).tiny
+        lower = g <= 1.0
+        x = jnp.clip(jnp.where(lower, g, 2.0 - g) / 2.0, tiny, 0.5)
+        # The tail on the near side, by the series; the other side by its complement.
+        log_near = jnp.where(lower, log_betainc_lower(p, q, x), log_betainc_lower(q, p, x))
+        log_far = jnp.log1p(-jnp.exp(log_near))
+        return jnp.where(lower, log_near, log_far), jnp.where(lower, log_far, log_near)
+
+    def gap_quantile(self, log_u: Array, log_1mu: Array) -> Array:
+        p, q = self._shapes
+        return 2.0 * beta_quantile(p, q, log_u, log_1mu)
+
+    def small_gap_expansion(self) -> tuple[float, float, float]:
+        # I_x(p, q) = x^p / (p B(p, q)) (1 + p (1 - q) / (p + 1) x + ...), x = u / 2.
+        p, q = self._shapes
+        log_beta = math.lgamma(p) + math.lgamma(q) - math.lgamma(p + q)  # in float64, whatever JAX's default
+        log_c = -p * math.log(2.0) - math.log(p) - log_beta
+        return p, math.exp(log_c), p * (1.0 - q) / (2.0 * (p + 1.0))
+
+    def query(self, dtype=None) -> Float[Array, " d"]:
+        dtype = dtype or default_float()
+        return jnp.zeros((self.dim,), dtype).at[0].set(1.0)
+
+
+def _unit_normals(key: PRNGKeyArray, n: int, d: int, dtype) -> Float[Array, "n d"]:
+    x = jax.random.normal(key, (n, d), dtype or default_float())
+    return x / jnp.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def _gaps_from_normals(x: Float[Array, "n m"]) -> Float[Array, " n"]:
+    """``1 - x_1 / |x|`` without cancellation: ``r^2 / (|x| (|x| + x_1))`` when ``x_1 > 0``."""
+    x1 = x[:, 0]
+    r2 = jnp.sum(x[:, 1:] ** 2, axis=-1)
+    norm = jnp.sqrt(x1 * x1 + r2)
+    return jnp.where(x1 > 0, r2 / (norm * (norm + jnp.abs(x1))), (norm - x1) / norm)
+
+
+class UniformSphere(_BetaGapLaw):
     """``n`` i.i.d. keys uniform on the unit sphere ``S^{d-1}`` in ``R^d``.
 
     The query is ``e_1``. The gap ``g = 1 - <q, k>`` satisfies
@@ -91,7 +164,6 @@ class UniformSphere(AbstractLaw):
     """
 
     d: int = eqx.field(static=True)
-    has_gap_law: ClassVar[bool] = True
 
     def __check_init__(self):
         check_int("d", self.d, minimum=2)
@@ -101,46 +173,102 @@ class UniformSphere(AbstractLaw):
         return self.d
 
     @property
-    def local_exponent(self) -> float:
-        """``alpha`` in ``P(|k - q| <= r) ~ c r^alpha`` as ``r -> 0``."""
-        return float(self.d - 1)
-
-    @property
-    def _a(self) -> float:
-        return (self.d - 1) / 2.0
-
-    def query(self, dtype=None) -> Float[Array, " d"]:
-        dtype = dtype or default_float()
-        return jnp.zeros((self.d,), dtype).at[0].set(1.0)
+    def _shapes(self) -> tuple[float, float]:
+        a = (self.d - 1) / 2.0
+        return a, a
 
     def sample(self, key: PRNGKeyArray, n: int, dtype=None) -> Float[Array, "n d"]:
-        x = jax.random.normal(key, (n, self.d), dtype or default_float())
-        return x / jnp.linalg.norm(x, axis=-1, keepdims=True)
+        return _unit_normals(key, n, self.d, dtype)
 
     def sample_gaps(self, key: PRNGKeyArray, n: int, dtype=None) -> Float[Array, " n"]:
-        # 1 - x1/|x| without cancellation: r^2 / (|x| (|x| + x1)) when x1 > 0.
-        x = jax.random.normal(key, (n, self.d), dtype or default_float())
-        x1 = x[:, 0]
-        r2 = jnp.sum(x[:, 1:] ** 2, axis=-1)
-        norm = jnp.sqrt(x1 * x1 + r2)
-        return jnp.where(x1 > 0, r2 / (norm * (norm + jnp.abs(x1))), (norm - x1) / norm)
+        return _gaps_from_normals(jax.random.normal(key, (n, self.d), dtype or default_float()))
 
-    def gap_log_density(self, g: Array) -> Array:
-        a = self._a
-        half = g / 2.0
-        inside = (g > 0) & (g < 2)
-        half = jnp.where(inside, half, 0.5)
-        log_f = (a - 1.0) * (jnp.log(half) + jnp.log1p(-half)) - betaln(a, a) - jnp.log(2.0)
-        return jnp.where(inside, log_f, -jnp.inf)
 
-    def gap_log_cdf_pair(self, g: Array) -> tuple[Array, Array]:
-        a = self._a
-        tiny = jnp.finfo(jnp.result_type(g)).tiny
-        lower = g <= 1.0
-        x = jnp.clip(jnp.where(lower, g, 2.0 - g) / 2.0, tiny, 0.5)
-        log_near = log_betainc_lower(a, a, x)  # the tail on the near side
-        log_far = jnp.log1p(-jnp.exp(log_near))
-        return jnp.where(lower, log_near, log_far), jnp.where(lower, log_far, log_near)
+class Subsphere(_BetaGapLaw):
+    """Keys uniform on a great ``(m-1)``-sphere through the query: the unit
+    sphere of ``span(e_1, ..., e_m)`` inside ``R^d``, ``2 <= m <= d``.
 
-    def gap_quantile(self, log_u: Array, log_1mu: Array) -> Array:
-        return 2.0 * symmetric_beta_quantile(self._a, log_u, log_1mu)
+    A model of keys that fill only an ``m``-dimensional subspace of the head
+    dimension. The gap law is that of ``UniformSphere(m)``:
+    ``g / 2 ~ Beta((m - 1)/2, (m - 1)/2)``, so the local exponent is
+    ``alpha = m - 1`` and ``beta*_n ~ n^{2/(m-1)}`` whatever ``d`` is.
+
+    Example:
+        >>> import jax
+        >>> law = Subsphere(8, 3)
+        >>> law.sample(jax.random.key(0), 4).shape, law.local_exponent
+        ((4, 8), 2.0)
+    """
+
+    d: int = eqx.field(static=True)
+    m: int = eqx.field(static=True)
+
+    def __check_init__(self):
+        check_int("d", self.d, minimum=2)
+        check_int("m", self.m, minimum=2)
+        if self.m > self.d:
+            raise ValueError(f"m must be in [2, d] = [2, {self.d}], got {self.m}")
+
+    @property
+    def dim(self) -> int:
+        return self.d
+
+    @property
+    def _shapes(self) -> tuple[float, float]:
+        a = (self.m - 1) / 2.0
+        return a, a
+
+    def sample(self, key: PRNGKeyArray, n: int, dtype=None) -> Float[Array, "n d"]:
+        keys = _unit_normals(key, n, self.m, dtype)
+        return jnp.pad(keys, ((0, 0), (0, self.d - self.m)))
+
+    def sample_gaps(self, key: PRNGKeyArray, n: int, dtype=None) -> Float[Array, " n"]:
+        return _gaps_from_normals(jax.random.normal(key, (n, self.m), dtype or default_float()))
+
+
+class PowerDensity(_BetaGapLaw):
+    """Keys on ``S^{d-1}`` with density proportional to ``|k - q|^s`` (relative
+    to the uniform measure), ``s > -(d - 1)``.
+
+    ``s > 0`` thins the keys near the query, ``s < 0`` piles them up. Since the
+    uniform gap density is ``∝ (g (2 - g))^{a - 1}`` with ``a = (d - 1)/2`` and
+    ``|k - q|^s = (2 g)^{s/2}``, the gap law is ``g / 2 ~ Beta(a + s/2, a)``:
+    the local exponent is ``alpha = d - 1 + s`` and ``beta*_n ~ n^{2/alpha}``.
+    Keys are drawn as ``k = (1 - g) q + sqrt(g (2 - g)) u`` with the gap from
+    its quantile and ``u`` uniform on the unit sphere orthogonal to ``q``.
+
+    Example:
+        >>> import jax
+        >>> law = PowerDensity(4, 1.0)
+        >>> law.sample(jax.random.key(0), 3).shape, law.local_exponent
+        ((3, 4), 4.0)
+    """
+
+    d: int = eqx.field(static=True)
+    s: float = eqx.field(static=True)
+
+    def __check_init__(self):
+        check_int("d", self.d, minimum=2)
+        check_real("s", self.s)
+        if not self.s > -(self.d - 1):
+            raise ValueError(f"s must be > -(d - 1) = {-(self.d - 1)}, got {self.s}")
+
+    @property
+    def dim(self) -> int:
+        return self.d
+
+    @property
+    def _shapes(self) -> tuple[float, float]:
+        a = (self.d - 1) / 2.0
+        return a + self.s / 2.0, a
+
+    def sample_gaps(self, key: PRNGKeyArray, n: int, dtype=None) -> Float[Array, " n"]:
+        u = jax.random.uniform(key, (n,), dtype or default_float(), minval=jnp.finfo(dtype or default_float()).tiny)
+        return self.gap_quantile(jnp.log(u), jnp.log1p(-u))
+
+    def sample(self, key: PRNGKeyArray, n: int, dtype=None) -> Float[Array, "n d"]:
+        k_gap, k_dir = jax.random.split(key)
+        g = self.sample_gaps(k_gap, n, dtype)
+        direction = _unit_normals(k_dir, n, self.d - 1, dtype)
+        radius = jnp.sqrt(g * (2.0 - g))
+        return jnp.concatenate([(1.0 - g)[:, None], radius[:, None] * direction], axis=1)

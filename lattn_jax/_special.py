@@ -1,5 +1,5 @@
 """Special functions JAX lacks: log of the regularized incomplete beta far into
-the lower tail, and the symmetric-beta quantile built on it.
+the lower tail, and the beta quantile built on it.
 
 ``jax.scipy.special.betainc`` underflows in float32 long before the tails that
 matter here (``I_x(2.5, 2.5)`` at ``x = 1e-20`` is ``5e-50``), so everything is
@@ -20,6 +20,7 @@ from jaxtyping import Array, ArrayLike, Float
 
 _NUM_TERMS = 96  # 0.5**96 < 1e-28: enough for float64 at x <= 1/2
 _NUM_TERMS_F32 = 40
+_NEWTON_STEPS = 6  # float64-exact for shapes up to ~8 from the leading-term start
 
 
 def _log_series(a: ArrayLike, b: ArrayLike, x: Array) -> Array:
@@ -47,42 +48,46 @@ def log_betainc_lower(a: ArrayLike, b: ArrayLike, x: Float[Array, "*batch"]) -> 
     return log_prefactor + _log_series(a, b, x)
 
 
-def symmetric_beta_quantile(
-    a: ArrayLike, log_u: Float[Array, "*batch"], log_1mu: Float[Array, "*batch"]
+def beta_quantile(
+    a: ArrayLike, b: ArrayLike, log_u: Float[Array, "*batch"], log_1mu: Float[Array, "*batch"]
 ) -> Float[Array, "*batch"]:
-    """Quantile of ``Beta(a, a)`` at ``u``, given as ``log u`` and ``log(1 - u)``.
+    """Quantile of ``Beta(a, b)`` at ``u``, given as ``log u`` and ``log(1 - u)``.
 
     Passing both tails keeps full relative precision at either end (``u`` as
-    small as the float range allows, or ``1 - u`` likewise). Newton's method in
-    ``log x`` on ``log I_x(a, a) = log u`` from the small-``x`` leading term
-    ``x ~ (u a B(a, a))^(1/a)``; the lower half is solved directly and the upper
-    half by symmetry. Not differentiable (a sampler's inner step).
+    small as the float range allows, or ``1 - u`` likewise). Below the
+    probability ``I_{1/2}(a, b)`` it solves ``log I_x(a, b) = log u`` for
+    ``x <= 1/2`` by Newton's method in ``log x`` from the small-``x`` leading
+    term ``x ~ (u a B(a, b))^(1/a)``; above it, the mirror problem for
+    ``1 - x ~ Beta(b, a)``. Not differentiable (a sampler's inner step).
 
     Example:
         >>> import jax.numpy as jnp
         >>> u = jnp.asarray(0.3)
-        >>> round(float(symmetric_beta_quantile(1.0, jnp.log(u), jnp.log1p(-u))), 4)
+        >>> round(float(beta_quantile(1.0, 1.0, jnp.log(u), jnp.log1p(-u))), 4)
         0.3
     """
     log_u = jax.lax.stop_gradient(jnp.asarray(log_u))
     log_1mu = jax.lax.stop_gradient(jnp.asarray(log_1mu))
-    lower = log_u <= log_1mu
-    log_p = jnp.minimum(log_u, log_1mu)  # the smaller tail, <= log(1/2)
-    if isinstance(a, float | int) and a == 1:  # Beta(1, 1) is uniform
-        x = jnp.exp(log_p)
-        return jnp.where(lower, x, 1.0 - x)
-    log_half = jnp.log(jnp.asarray(0.5, log_p.dtype))
-    log_beta = betaln(a, a)
-    y = jnp.minimum((log_p + jnp.log(a) + log_beta) / a, log_half)
+    if isinstance(a, float | int) and isinstance(b, float | int) and a == b == 1:  # uniform
+        lower = log_u <= log_1mu
+        return jnp.where(lower, jnp.exp(log_u), -jnp.expm1(log_1mu))
+    log_half = jnp.log(jnp.asarray(0.5, log_u.dtype))
+    log_mid = log_betainc_lower(a, b, jnp.asarray(0.5, log_u.dtype))  # log I_{1/2}(a, b)
+    lower = log_u <= log_mid
+    p = jnp.where(lower, a, b)  # solve log I_x(p, q) = log_p for x <= 1/2
+    q = jnp.where(lower, b, a)
+    log_p = jnp.where(lower, log_u, log_1mu)
+    log_beta = betaln(p, q)
+    y = jnp.minimum((log_p + jnp.log(p) + log_beta) / p, log_half)
 
     def newton(_, y):
         x = jnp.exp(y)
-        log_cdf = log_betainc_lower(a, a, x)
-        log_slope = a * y + (a - 1.0) * jnp.log1p(-x) - log_beta - log_cdf
+        log_cdf = log_betainc_lower(p, q, x)
+        log_slope = p * y + (q - 1.0) * jnp.log1p(-x) - log_beta - log_cdf
         y_new = y - (log_cdf - log_p) / jnp.exp(log_slope)
         return jnp.clip(y_new, y - 4.0, log_half)
 
-    x = jnp.exp(jax.lax.fori_loop(0, 5, newton, y))  # 5 steps: float64-exact up to a = 8
+    x = jnp.exp(jax.lax.fori_loop(0, _NEWTON_STEPS, newton, y))
     return jnp.where(lower, x, 1.0 - x)
 
 

@@ -33,6 +33,15 @@ def check_int(name: str, value, *, minimum: int) -> int:
     return int(as_float)
 
 
+def check_real(name: str, value) -> float:
+    """A finite real number (a Python or NumPy scalar)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a finite real number, got {value!r}")
+    if not math.isfinite(float(value)):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return float(value)
+
+
 def check_beta(name: str, beta) -> None:
     """``beta`` must be finite and ``>= 0`` (checked elementwise when concrete)."""
     value = concrete(beta)

@@ -62,6 +62,12 @@ def _run(*args):
         (["critical", "--json", "/nonexistent/dir/out.json"], "does not exist"),
         (["critical", "--method", "fast"], "invalid choice"),
         (["frobnicate"], "invalid choice"),
+        (["critical", "--law", "gaussian"], "unknown law 'gaussian'"),
+        (["critical", "--law", "power:x"], "bad parameter in 'power:x'"),
+        (["critical", "--law", "subsphere:5", "--dim", "3"], "needs 2 <= M <= d"),
+        (["critical", "--law", "power:-3", "--dim", "3"], "needs S > 1 - d"),
+        (["critical", "--finite-size", "--criterion", "entropy_curvature"], "--finite-size applies to"),
+        (["validate", "--only", "nope"], "invalid choice"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(args, message):
@@ -80,3 +86,47 @@ def test_help_and_version():
     assert result.returncode == 0
     for flag in ["--dim", "--n", "--level", "--contexts", "--seed", "--x64", "--json", "--plot"]:
         assert flag in result.stdout
+
+
+def test_critical_with_a_law_recovers_its_exponent(tmp_path, capsys, monkeypatch):
+    """Keys on a great 2-sphere inside R^6: alpha = 2, so beta* ~ n^1, not n^{2/5}."""
+    monkeypatch.setenv("LATTN_JAX_CACHE", "")
+    out = tmp_path / "sub.json"
+    argv = ["critical", "--law", "subsphere:3", "--dim", "6", "--n", "1e2", "1e3", "1e4"]
+    rc = main([*argv, "--contexts", "1024", "--check-contexts", "256", "--json", str(out)])
+    assert rc == 0
+    assert "law subsphere:3 (alpha = 2)" in capsys.readouterr().out
+    payload = json.loads(out.read_text())
+    (fit,) = payload["fits"]
+    assert payload["config"]["law"] == "subsphere:3" and fit["theory_exponent"] == 1.0
+    assert abs(fit["z"]) < 4
+
+
+@pytest.mark.slow
+def test_finite_size_fit_at_d6_is_consistent_with_theory(tmp_path, capsys, monkeypatch):
+    """The issue's case: d = 6, n = 1e2..1e5 (the defaults). The plain fit is
+    several standard errors above 2/(d-1) = 0.4; the fit with the exact
+    finite-size factors is within 3."""
+    monkeypatch.setenv("LATTN_JAX_CACHE", "")
+    out = tmp_path / "fs.json"
+    assert main(["critical", "--dim", "6", "--finite-size", "--check-contexts", "256", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "finite-size fit" in text
+    payload = json.loads(out.read_text())
+    (plain,), (corrected,) = payload["fits"], payload["finite_size_fits"]
+    assert plain["z"] > 3
+    assert abs(corrected["z"]) < 3
+    assert corrected["kappa"] < 0 and all(0.85 < f < 1 for f in corrected["factors"])
+
+
+def test_validate_one_check_writes_json_and_figure(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("LATTN_JAX_CACHE", "")
+    out, figs = tmp_path / "v.json", tmp_path / "figs"
+    rc = main(["validate", "--only", "ordered-weights", "--json", str(out), "--plot", str(figs)])
+    text = capsys.readouterr().out
+    assert rc == 0, text
+    assert "3/3 comparisons pass" in text
+    payload = json.loads(out.read_text())
+    assert payload["schema_version"] == 1 and len(payload["comparisons"]) == 3
+    assert all(c["passed"] and abs(c["z"]) < 4 for c in payload["comparisons"])
+    assert (figs / "ordered_weights.png").read_bytes()[:4] == b"\x89PNG"

@@ -3,7 +3,9 @@ and returns :class:`Comparison` rows (``lattn validate`` prints them; the tests
 assert them). A check is a function ``check(key, *, plot_dir=None) ->
 list[Comparison]`` that writes its figure into ``plot_dir`` when given one."""
 
+import importlib
 import math
+from collections.abc import Callable
 from typing import NamedTuple
 
 Z_PASS = 4.0
@@ -41,3 +43,25 @@ class Comparison(NamedTuple):
     def passed(self) -> bool:
         """``|z| < 4``."""
         return abs(self.z) < Z_PASS
+
+
+# (name, module, function): imported on demand so the CLI's --help stays fast.
+_REGISTRY = (
+    ("collapse", "_critical", "check_collapse"),
+    ("ordered-weights", "_critical", "check_ordered_weights"),
+    ("critical-convergence", "_critical", "check_critical_convergence"),
+)
+CHECK_NAMES = tuple(name for name, _, _ in _REGISTRY)
+
+
+def get_check(name: str) -> Callable:
+    """The check function registered as ``name`` (one of :data:`CHECK_NAMES`).
+
+    Example:
+        >>> get_check("collapse").__name__
+        'check_collapse'
+    """
+    for registered, module, function in _REGISTRY:
+        if registered == name:
+            return getattr(importlib.import_module(f"{__name__}.{module}"), function)
+    raise ValueError(f"check must be one of {', '.join(CHECK_NAMES)}, got {name!r}")

@@ -4,10 +4,10 @@ and ``run(args) -> int``; JAX is imported inside ``run`` so ``--help`` is fast."
 import argparse
 import sys
 
-from . import _critical
+from . import _critical, _validate
 from ._common import UsageError
 
-COMMANDS = (_critical,)
+COMMANDS = (_critical, _validate)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -55,3 +55,46 @@ def write_json(path: Path, payload: dict) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(payload, indent=2) + "\n")
     os.replace(tmp, path)
+
+
+LAW_SPECS = (
+    "uniform, subsphere:M (keys on a great (M-1)-sphere through q, 2 <= M <= d), power:S (density ∝ |k-q|^S, S > 1-d)"
+)
+
+
+def law_spec(text: str) -> tuple[str, float | None]:
+    """A context-law spec for ``--law``: ``uniform``, ``subsphere:M`` or ``power:S``."""
+    name, _, param = text.partition(":")
+    if name == "uniform" and not param:
+        return name, None
+    if name in ("subsphere", "power") and param:
+        try:
+            value = count(param) if name == "subsphere" else float(param)
+        except (argparse.ArgumentTypeError, ValueError):
+            raise argparse.ArgumentTypeError(f"bad parameter in {text!r}; laws: {LAW_SPECS}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"bad parameter in {text!r}; laws: {LAW_SPECS}")
+        return name, value
+    raise argparse.ArgumentTypeError(f"unknown law {text!r}; laws: {LAW_SPECS}")
+
+
+def make_law(spec: tuple[str, float | None], d: int):
+    """The law a :func:`law_spec` names, in dimension ``d`` (a ValueError names a bad combination)."""
+    from .._laws import PowerDensity, Subsphere, UniformSphere
+
+    name, param = spec
+    if name == "uniform":
+        return UniformSphere(d)
+    if name == "subsphere":
+        if not 2 <= param <= d:
+            raise UsageError(f"--law subsphere:M needs 2 <= M <= d, got M = {param} with d = {d}")
+        return Subsphere(d, int(param))
+    if not param > 1 - d:
+        raise UsageError(f"--law power:S needs S > 1 - d = {1 - d}, got S = {param} with d = {d}")
+    return PowerDensity(d, param)
+
+
+def law_name(spec: tuple[str, float | None]) -> str:
+    """The spec as text, e.g. ``subsphere:3``."""
+    name, param = spec
+    return name if param is None else f"{name}:{param:g}"

@@ -5,7 +5,18 @@ import math
 import sys
 import time
 
-from ._common import SCHEMA_VERSION, UsageError, count, setup_jax, writable, write_json
+from ._common import (
+    LAW_SPECS,
+    SCHEMA_VERSION,
+    UsageError,
+    count,
+    law_name,
+    law_spec,
+    make_law,
+    setup_jax,
+    writable,
+    write_json,
+)
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -15,8 +26,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="measure beta*(n) and fit its exponent against 2/(d-1)",
         description=(
             "For each dimension d and context size n, find beta* where E[max attention weight] = level "
-            "over random contexts of n uniform keys on S^{d-1}, re-check E[max weight] at beta* on fresh "
-            "contexts, and fit beta* ~ c n^p against the theory p = 2/(d-1)."
+            "over random contexts of n keys on S^{d-1} (uniform by default, see --law), re-check E[max weight] "
+            "at beta* on fresh contexts, and fit beta* ~ c n^p against the theory p = 2/alpha "
+            "(alpha = d-1 for uniform keys: the local exponent of the distance to the query)."
         ),
     )
     crit.add_argument(
@@ -29,6 +41,21 @@ def add_parser(sub) -> argparse.ArgumentParser:
         default=[100, 1000, 10000, 100000],
         metavar="N",
         help="context sizes n >= 2, e.g. 1e3 (default: 1e2 1e3 1e4 1e5)",
+    )
+    crit.add_argument(
+        "--law",
+        type=law_spec,
+        default=("uniform", None),
+        metavar="LAW",
+        help=f"the keys' law: {LAW_SPECS} (default: uniform)",
+    )
+    crit.add_argument(
+        "--finite-size",
+        action="store_true",
+        help=(
+            "also fit beta* = c n^p F(n) with the theory's exact finite-size factor F(n) -> 1 "
+            "(F ~ 1 + kappa n^-(2/alpha)), beside the plain fit"
+        ),
     )
     crit.add_argument("--level", type=float, default=0.5, help="target E[max weight], in (1/n, 1) (default: 0.5)")
     crit.add_argument("--contexts", type=count, default=4096, help="contexts for the search (default: 4096)")
@@ -128,6 +155,8 @@ def _validate(args) -> None:
         raise UsageError(f"--level must be in (0, 1), got {args.level}")
     if args.level <= 1.0 / min(args.n):
         raise UsageError(f"--level must exceed 1/n = {1 / min(args.n):.3g} for the smallest n, got {args.level}")
+    if args.finite_size and args.criterion != "max_weight":
+        raise UsageError("--finite-size applies to --criterion max_weight (the theory's kappa is for that criterion)")
     if args.contexts < 2 or args.check_contexts < 2:
         raise UsageError("--contexts and --check-contexts must be >= 2")
     _validate_distributed(args)
@@ -138,15 +167,17 @@ def _validate(args) -> None:
             raise UsageError("--plot needs matplotlib: pip install 'lattn-jax[plot]'") from None
 
 
-def _fit_record(d: int, rows: list[dict], theory: float) -> dict | None:
+def _fit_record(d: int, rows: list[dict], theory: float, factors=None) -> dict | None:
     from .._fit import fit_power_law
 
     if len(rows) < 2:
         return None
-    fit = fit_power_law([r["n"] for r in rows], [r["beta"] for r in rows], [r["stderr"] for r in rows])
+    data = [r["n"] for r in rows], [r["beta"] for r in rows], [r["stderr"] for r in rows]
+    fit = fit_power_law(*data, factors=factors)
     exponent, se = float(fit.exponent), float(fit.exponent_stderr)
     return {
         "d": d,
+        "factors": None if factors is None else [float(f) for f in factors],
         "exponent": exponent,
         "exponent_stderr": se,
         "theory_exponent": theory,
@@ -172,9 +203,8 @@ def run(args) -> int:
 
     from .._critical import find_critical_beta
     from .._estimators import mc_estimate
-    from .._laws import UniformSphere
     from .._observables import max_weight
-    from ..theory import critical_exponent
+    from ..theory import critical_constant, critical_exponent, finite_size_coefficient, finite_size_factors
 
     ns = sorted(set(args.n))
     config = {
@@ -187,20 +217,25 @@ def run(args) -> int:
         "method": args.method,
         "seed": args.seed,
         "x64": args.x64,
-        "law": "uniform",
+        "law": law_name(args.law),
+        "finite_size": args.finite_size,
         "devices": len(jax.devices()) if devices == "all" else (devices or 1),
         "processes": jax.process_count(),
     }
-    payload = {"schema_version": SCHEMA_VERSION, "config": config, "results": [], "fits": []}
+    laws = {d: make_law(args.law, d) for d in args.dim}  # bad combinations fail before any work
+    payload = {"schema_version": SCHEMA_VERSION, "config": config, "results": [], "fits": [], "finite_size_fits": []}
     base = jax.random.key(args.seed)
     start = time.perf_counter()
     for d in args.dim:
-        law = UniformSphere(d)
-        theory = critical_exponent(d)
+        law = laws[d]
+        theory = critical_exponent(law)
+        uniform = args.law[0] == "uniform"
+        theory_label = "2/(d-1)" if uniform else "2/alpha"
+        where = f"d = {d}" if uniform else f"d = {d}, law {law_name(args.law)} (alpha = {law.local_exponent:g})"
         say(
-            f"\nd = {d}: beta* where E[max weight] = {args.level}"
+            f"\n{where}: beta* where E[max weight] = {args.level}"
             if args.criterion == "max_weight"
-            else f"\nd = {d}: beta* at the peak of d2E[H]/dlog(beta)2"
+            else f"\n{where}: beta* at the peak of d2E[H]/dlog(beta)2"
         )
         header = ["n".rjust(9), "beta*".rjust(11), "± stderr".rjust(10), "rel".rjust(6)]
         header += ["E[max w] at beta*".rjust(19), "± stderr".rjust(8), "z".rjust(6), "iters".rjust(5)]
@@ -253,8 +288,21 @@ def run(args) -> int:
             payload["fits"].append(fit)
             say(
                 f"fit: beta* = {fit['prefactor']:.4g} n^p with p = {fit['exponent']:.4f} ± {fit['exponent_stderr']:.4f}"
-                f"   theory 2/(d-1) = {theory:.4f}   (z = {fit['z']:+.2f}, chi2/dof = {fit['chi2']:.1f}/{fit['dof']})"
+                f"   theory {theory_label} = {theory:.4f}   "
+                f"(z = {fit['z']:+.2f}, chi2/dof = {fit['chi2']:.1f}/{fit['dof']})"
             )
+            if args.finite_size:
+                factors = finite_size_factors(law, [r["n"] for r in rows], args.level)
+                corrected = _fit_record(d, rows, theory, factors)
+                corrected["kappa"] = finite_size_coefficient(law, args.level)
+                corrected["theory_prefactor"] = critical_constant(law, args.level)
+                payload["finite_size_fits"].append(corrected)
+                say(
+                    f"finite-size fit: beta* = c n^p F(n), F exact (~ 1 {corrected['kappa']:+.3f} n^-{theory:.3g}): "
+                    f"p = {corrected['exponent']:.4f} ± {corrected['exponent_stderr']:.4f}   "
+                    f"(z = {corrected['z']:+.2f}, chi2/dof = {corrected['chi2']:.1f}/{corrected['dof']}), "
+                    f"c = {corrected['prefactor']:.4g} (theory {corrected['theory_prefactor']:.4g})"
+                )
         if args.json:
             write_json(args.json, payload)
     say(f"\n{time.perf_counter() - start:.1f} s", file=sys.stderr)

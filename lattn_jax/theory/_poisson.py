@@ -1,0 +1,310 @@
+"""The critical regime: the Poisson-process limit of the nearest keys.
+
+Let ``P(gap <= u) = c u^a (1 + b u + ...)`` as ``u -> 0`` (uniform keys on
+``S^{d-1}``: ``a = (d - 1)/2``, ``c = 2^{-a} / (a B(a, a))``; in general
+``a = alpha / 2`` with ``alpha`` the local exponent). At
+``beta = gamma n^{1/a}`` the rescaled gaps ``x_j = beta g_(j)`` of the nearest
+keys converge, as ``n -> infinity``, to a Poisson process on ``(0, inf)`` with
+mean measure ``Lambda(x) = lam x^a``, ``lam = c gamma^{-a}``
+(``n P(g <= x / beta) -> c gamma^{-a} x^a``), and the attention weights to
+``W_j = e^{-x_j} / sum_i e^{-x_i}``. So ``E[max weight]`` has a limit
+``m(gamma)``, increasing from 0 to 1, and ``beta*_n / n^{1/a}`` converges to
+the ``gamma`` where ``m(gamma) = level``: :func:`critical_constant`.
+
+``m`` is computed without sampling, by the Mecke formula for the point
+nearest zero and ``1 / (A + S) = int_0^inf e^{-t (A + S)} dt``:
+
+    m = int_0^inf mu(dx) e^{-Lambda(x)} int_0^inf e^{-s}
+        exp(-int_0^inf (1 - exp(-s e^{-v})) mu'(x + v) dv) ds dx,
+
+with three tanh–sinh quadratures (robust to the ``x^{a-1}`` endpoint
+singularity when ``a < 1``). The laws of the ordered weights and of the entropy
+come from sampling the process (:func:`sample_limit_weights`,
+:func:`sample_limit_entropy`): ``x_j = (Gamma_j / lam)^{1/a}`` with ``Gamma_j``
+the arrival times of a unit-rate Poisson process, the points past the
+``num_points``-th folded in by their conditional mean (Gauss–Legendre).
+"""
+
+import functools
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
+
+from .._laws import AbstractLaw, UniformSphere, default_float
+from .._observables import Atoms, _entropy, _log_key_weights
+from .._special import legendre_unit
+from .._validation import check_int, check_key, check_open_unit
+
+_TAIL_NODES = 48
+_NODES = 64  # per tanh-sinh quadrature: m(gamma) to ~1e-7 (96 and 160 nodes agree to 1e-9)
+_X_TAIL = 60.0  # the outer integral stops where e^{-Lambda} = e^{-60}
+_S_MAX = 50.0
+_V_EXTRA = 60.0
+
+
+def gap_expansion(d_or_law: "int | AbstractLaw") -> tuple[float, float, float]:
+    """``(a, c, b)`` with ``P(gap <= u) = c u^a (1 + b u + O(u^2))`` for uniform
+    keys on ``S^{d-1}`` (given ``d``) or for a law with a closed-form gap law.
+
+    Example:
+        >>> a, c, b = gap_expansion(3)
+        >>> a, round(c, 3), b
+        (1.0, 0.5, 0.0)
+    """
+    if isinstance(d_or_law, AbstractLaw):
+        if not d_or_law.has_gap_law:
+            raise ValueError(
+                f"{type(d_or_law).__name__} has no closed-form gap law, so no small-gap expansion; "
+                "use UniformSphere, Subsphere or PowerDensity"
+            )
+        return d_or_law.small_gap_expansion()
+    return UniformSphere(check_int("d", d_or_law, minimum=2)).small_gap_expansion()
+
+
+def _check_gamma(gamma) -> None:
+    value = np.asarray(gamma) if not isinstance(gamma, jax.core.Tracer) else None
+    if value is not None and (not np.all(np.isfinite(value)) or np.any(value <= 0)):
+        raise ValueError(f"gamma must be finite and > 0, got {gamma}")
+
+
+def limit_intensity(d_or_law: "int | AbstractLaw", gamma: ArrayLike) -> Array:
+    """``lam = c gamma^{-a}``: the limit process has mean measure ``lam x^a``.
+
+    Example:
+        >>> round(float(limit_intensity(3, 2.0)), 3)
+        0.25
+    """
+    _check_gamma(gamma)
+    a, c, _ = gap_expansion(d_or_law)
+    return c * jnp.asarray(gamma, default_float()) ** (-a)
+
+
+@functools.cache
+def _tanh_sinh(num: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes in (0, 1) (as ``x`` and ``1 - x``) and weights of tanh–sinh quadrature."""
+    t = np.linspace(-3.2, 3.2, num)
+    h = t[1] - t[0]
+    u = 0.5 * np.pi * np.sinh(t)
+    x = 1.0 / (1.0 + np.exp(-2.0 * u))  # (1 + tanh u) / 2, exact at both ends
+    w = h * 0.5 * np.pi * np.cosh(t) / (2.0 * np.cosh(u) ** 2)
+    return x, w
+
+
+def _mean_max_weight(a: ArrayLike, log_lam: Array, eps: ArrayLike) -> Array:
+    """``m`` for the mean measure ``Lambda(x) = lam x^a (1 + eps x)`` (``eps``
+    carries the first finite-size correction)."""
+    dtype = log_lam.dtype
+    nodes, weights = (jnp.asarray(v, dtype) for v in _tanh_sinh(_NODES))
+    lam = jnp.exp(log_lam)
+
+    def density(x):  # Lambda'(x)
+        return lam * (a * x ** (a - 1.0) + eps * (a + 1.0) * x**a)
+
+    def cumulative(x):
+        return lam * x**a * (1.0 + eps * x)
+
+    x_max = (_X_TAIL / lam) ** (1.0 / a)
+    x = x_max * nodes  # outer: the nearest point
+    s = _S_MAX * nodes  # middle: the Laplace variable
+
+    def inner(x1, s1):
+        v_max = jnp.maximum(jnp.log(s1), 0.0) + _V_EXTRA
+        v = v_max * nodes
+        return v_max * jnp.sum(weights * -jnp.expm1(-s1 * jnp.exp(-v)) * density(x1 + v))
+
+    exponent = jax.vmap(lambda x1: jax.vmap(lambda s1: inner(x1, s1))(s))(x)  # (x, s)
+    middle = _S_MAX * jnp.sum(weights * jnp.exp(-s - exponent), axis=1)
+    return x_max * jnp.sum(weights * density(x) * jnp.exp(-cumulative(x)) * middle)
+
+
+def limit_mean_max_weight(d_or_law: "int | AbstractLaw", gamma: ArrayLike) -> Float[Array, "*gamma"]:
+    """``m(gamma) = lim E[max weight]`` at ``beta = gamma n^{1/a}`` (``1/a = 2/(d-1)``
+    for uniform keys): the critical regime's scaling function, increasing from
+    0 (``gamma -> 0``, sub-critical) to 1 (``gamma -> inf``, super-critical).
+    Deterministic (quadrature, see the module docstring), differentiable in ``gamma``.
+
+    Example:
+        >>> round(float(limit_mean_max_weight(3, 0.4)), 4)
+        0.5007
+    """
+    _check_gamma(gamma)
+    a, c, _ = gap_expansion(d_or_law)
+    gamma = jnp.asarray(gamma, default_float())
+    log_lam = math.log(c) - a * jnp.log(gamma)
+    return jnp.vectorize(_mean_max_weight)(jnp.asarray(a, gamma.dtype), log_lam, jnp.zeros((), gamma.dtype))
+
+
+@jax.jit
+def _solve_log_lam(a: Array, level: Array) -> Array:
+    """``log lam`` where ``m = level``: bisection on ``[-40, 40]`` (``m`` decreases
+    in ``lam``) down to a width of 0.02, then Newton steps with the exact derivative."""
+    zero = jnp.zeros_like(level)
+
+    def bisect(_, bracket):
+        lo, hi = bracket
+        mid = 0.5 * (lo + hi)
+        above = _mean_max_weight(a, mid, zero) > level
+        return jnp.where(above, mid, lo), jnp.where(above, hi, mid)
+
+    lo, hi = jax.lax.fori_loop(0, 12, bisect, (jnp.full_like(level, -40.0), jnp.full_like(level, 40.0)))
+
+    def newton(_, y):
+        m, slope = jax.jvp(lambda y_: _mean_max_weight(a, y_, zero), (y,), (jnp.ones_like(y),))
+        return jnp.clip(y - (m - level) / slope, lo, hi)
+
+    return jax.lax.fori_loop(0, 6, newton, 0.5 * (lo + hi))
+
+
+@functools.lru_cache(maxsize=256)
+def _log_lam_at(a: float, level: float, dtype: str) -> float:
+    return float(_solve_log_lam(jnp.asarray(a, dtype), jnp.asarray(level, dtype)))
+
+
+@functools.lru_cache(maxsize=256)
+def _sensitivities(a: float, log_lam: float, dtype: str) -> tuple[float, float]:
+    """``(dm/dlog lam, dm/deps)`` at ``eps = 0``."""
+    grad = jax.jit(jax.grad(_mean_max_weight, argnums=(1, 2)))
+    dm_dloglam, dm_deps = grad(jnp.asarray(a, dtype), jnp.asarray(log_lam, dtype), jnp.zeros((), dtype))
+    return float(dm_dloglam), float(dm_deps)
+
+
+def critical_constant(d_or_law: "int | AbstractLaw", level: float = 0.5) -> float:
+    """``gamma* = lim beta*_n / n^{1/a}``, where ``beta*_n`` solves
+    ``E[max weight] = level`` for ``n`` keys: the root of
+    :func:`limit_mean_max_weight` ``= level``.
+
+    Example:
+        >>> round(critical_constant(3), 3)
+        0.399
+    """
+    level = check_open_unit("level", level)
+    a, c, _ = gap_expansion(d_or_law)
+    return math.exp((math.log(c) - _log_lam_at(a, level, default_float().name)) / a)
+
+
+def finite_size_coefficient(d_or_law: "int | AbstractLaw", level: float = 0.5) -> float:
+    """``kappa`` in ``beta*_n = gamma* n^{1/a} (1 + kappa n^{-1/a} + ...)``.
+
+    At ``beta = gamma n^{1/a}`` the exact mean measure of the rescaled gaps is
+    ``n P(g <= x / beta) = lam x^a (1 + eps x + ...)`` with ``eps = b / beta``,
+    ``b`` the next coefficient of the gap law (:func:`gap_expansion`; for uniform
+    keys ``b = a (1 - a) / (2 (a + 1))``, zero at ``d = 3``). To first order
+    ``m(lam, eps) = level`` moves ``lam`` by ``-(dm/deps) / (dm/dlam) eps``, so
+    ``beta*_n`` shifts by the constant
+    ``delta = b (dm/deps) / (a lam dm/dlam)`` and ``kappa = delta / gamma*``.
+    The next terms are ``O(n^{-2/a})`` and ``O(1/n)`` (binomial against Poisson).
+
+    Example:
+        >>> finite_size_coefficient(3)
+        0.0
+        >>> round(finite_size_coefficient(6), 3)
+        -0.601
+    """
+    level = check_open_unit("level", level)
+    a, c, b = gap_expansion(d_or_law)
+    if b == 0.0:
+        return 0.0
+    log_lam = _log_lam_at(a, level, default_float().name)
+    dm_dloglam, dm_deps = _sensitivities(a, log_lam, default_float().name)
+    delta = b * dm_deps / (a * dm_dloglam)
+    gamma = math.exp((math.log(c) - log_lam) / a)
+    return delta / gamma
+
+
+def critical_beta(d_or_law: "int | AbstractLaw", n: ArrayLike, level: float = 0.5, *, finite_size: bool = False):
+    """The theory's ``beta*_n = gamma* n^{1/a}`` (``n^{2/(d-1)}`` for uniform keys),
+    with the first finite-size correction ``(1 + kappa n^{-1/a})`` when
+    ``finite_size=True`` (see :func:`finite_size_coefficient`). Asymptotic:
+    exact as ``n -> inf``.
+
+    Example:
+        >>> round(float(critical_beta(3, 1e4)), 1)
+        3989.6
+    """
+    a, _, _ = gap_expansion(d_or_law)
+    n = np.asarray(n, dtype=np.float64)
+    if not np.all(np.isfinite(n)) or np.any(n < 2):
+        raise ValueError(f"n must be finite and >= 2, got {n}")
+    beta = critical_constant(d_or_law, level) * n ** (1.0 / a)
+    if finite_size:
+        beta = beta * (1.0 + finite_size_coefficient(d_or_law, level) * n ** (-1.0 / a))
+    return beta
+
+
+def _limit_atoms(key: PRNGKeyArray, a: float, lam: Array, num_points: int, dtype) -> Atoms:
+    """One realisation of the limit process as atoms at ``beta = 1``: the first
+    ``num_points`` points exactly, the rest by their conditional mean."""
+    arrivals = jnp.cumsum(jax.random.exponential(key, (num_points,), dtype))
+    x = (arrivals / lam) ** (1.0 / a)
+    x_last = x[-1]
+    nodes, weights = legendre_unit(_TAIL_NODES, dtype)
+    t = -jnp.log1p(-nodes)  # x = x_last + t, dx = e^t dv
+    tail = x_last + t
+    log_counts = jnp.log(weights) + jnp.log(lam * a) + (a - 1.0) * jnp.log(tail) + t
+    return Atoms(jnp.concatenate([x, tail]), jnp.concatenate([jnp.zeros((num_points,), dtype), log_counts]), num_points)
+
+
+def _sampler_args(key, d_or_law, gamma, num_samples, num_points):
+    check_key("key", key)
+    num_samples = check_int("num_samples", num_samples, minimum=1)
+    num_points = check_int("num_points", num_points, minimum=2)
+    _check_gamma(gamma)
+    if np.ndim(gamma) != 0:
+        raise ValueError(f"gamma must be a scalar, got shape {np.shape(gamma)}")
+    a, _, _ = gap_expansion(d_or_law)
+    lam = limit_intensity(d_or_law, gamma)
+    return jax.random.split(key, num_samples), a, lam, num_points
+
+
+def sample_limit_weights(
+    key: PRNGKeyArray, d_or_law: "int | AbstractLaw", gamma: float, num_samples: int, k: int = 3, num_points: int = 1024
+) -> Float[Array, "num_samples k"]:
+    """Samples of the ``k`` largest limit weights ``W_(1) >= ... >= W_(k)`` at
+    ``beta = gamma n^{1/a}``, ``n -> inf``: the law the ordered weights of ``n``
+    keys converge to.
+
+    Example:
+        >>> import jax
+        >>> w = sample_limit_weights(jax.random.key(0), 3, 1.5, 1000)
+        >>> w.shape, bool((w[:, 0] >= w[:, 1]).all())
+        ((1000, 3), True)
+    """
+    keys, a, lam, num_points = _sampler_args(key, d_or_law, gamma, num_samples, num_points)
+    k = check_int("k", k, minimum=1)
+    if k > num_points:
+        raise ValueError(f"k must be <= num_points = {num_points}, got {k}")
+
+    @jax.jit
+    @jax.vmap
+    def one(key_):
+        atoms = _limit_atoms(key_, a, lam, num_points, lam.dtype)
+        log_w, _ = _log_key_weights(atoms, 1.0)
+        return jnp.exp(log_w[:k])
+
+    return one(keys)
+
+
+def sample_limit_entropy(
+    key: PRNGKeyArray, d_or_law: "int | AbstractLaw", gamma: float, num_samples: int, num_points: int = 1024
+) -> Float[Array, " num_samples"]:
+    """Samples of the limit entropy ``H = -sum_j W_j log W_j`` at
+    ``beta = gamma n^{1/a}``, ``n -> inf`` (finite: the limit process's weights
+    are summable).
+
+    Example:
+        >>> import jax
+        >>> h = sample_limit_entropy(jax.random.key(0), 3, 1.5, 1000)
+        >>> h.shape, bool((h > 0).all())
+        ((1000,), True)
+    """
+    keys, a, lam, num_points = _sampler_args(key, d_or_law, gamma, num_samples, num_points)
+
+    @jax.jit
+    @jax.vmap
+    def one(key_):
+        return _entropy(_limit_atoms(key_, a, lam, num_points, lam.dtype), 1.0)
+
+    return one(keys)
