@@ -180,9 +180,9 @@ def find_critical_beta(
             ``"order-statistics"`` (see :func:`mc_estimate`). Auto takes order
             statistics where the law allows it (``d <= 8``): ``beta*`` is at the
             critical scale, where the far keys' truncation error is negligible
-            (below 1e-6 of the criterion for the uniform sphere, see
-            ``docs/tutorials/devices-and-hosts.md``); otherwise dense up to
-            ``2**22`` keys and streaming above.
+            (``tests/test_streaming.py`` checks it against streaming at
+            ``n = 1e7``; see ``docs/tutorials/devices-and-hosts.md``);
+            otherwise dense up to ``2**22`` keys and streaming above.
         head: exact smallest gaps per context for order statistics.
         chunk: keys per chunk for streaming.
         max_steps: Newton/bisection step limit.
