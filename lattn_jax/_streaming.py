@@ -142,12 +142,13 @@ class StreamingSampler(eqx.Module):
             raise ValueError(f"k must be an integer in [1, {self.n}] (keys available), got {k}")
 
         @jax.checkpoint
-        def step(state, index):
+        def step(carry, _):
+            state, index = carry
             gaps, valid = self.chunk_gaps(key, index)
-            return absorb(state, -beta * gaps, valid), None
+            return (absorb(state, -beta * gaps, valid), index + 1), None
 
-        init = empty_summary(beta, self.law.gap_max, k, self.dtype)
-        state, _ = jax.lax.scan(step, init, jnp.arange(self.num_chunks, dtype=jnp.uint32))
+        init = (empty_summary(beta, self.law.gap_max, k, self.dtype), jnp.zeros((), jnp.uint32))
+        (state, _), _ = jax.lax.scan(step, init, None, length=self.num_chunks)  # no O(n / chunk) index array
         return state
 
     def evaluate(self, row: PRNGKeyArray, kernel: Callable, beta: ArrayLike) -> Array:
