@@ -79,8 +79,8 @@ def test_one_device_mesh_is_the_plain_path(key):
     assert context_mesh(None) is None
     assert context_mesh(1) is None
     assert context_mesh("all") is None or len(jax.devices()) > 1
-    plain = mc_estimate(max_weight, UniformSphere(3), 500, 100.0, key, 16)
-    same = mc_estimate(max_weight, UniformSphere(3), 500, 100.0, key, 16, devices=jax.devices()[:1])
+    plain = mc_estimate(max_weight, UniformSphere(3), 500, 100.0, key, 16, method="dense")
+    same = mc_estimate(max_weight, UniformSphere(3), 500, 100.0, key, 16, method="dense", devices=jax.devices()[:1])
     np.testing.assert_array_equal(plain.mean, same.mean)
 
 
