@@ -10,6 +10,10 @@ from ._attention import gaps as gaps
 from ._critical import CriticalBeta as CriticalBeta
 from ._critical import critical_scan as critical_scan
 from ._critical import find_critical_beta as find_critical_beta
+from ._empirical import EmpiricalKeys as EmpiricalKeys
+from ._empirical import LocalExponent as LocalExponent
+from ._empirical import estimate_local_exponent as estimate_local_exponent
+from ._empirical import load_keys as load_keys
 from ._estimators import Estimate as Estimate
 from ._estimators import mc_estimate as mc_estimate
 from ._fit import PowerLawFit as PowerLawFit
@@ -23,6 +27,24 @@ from ._observables import entropy as entropy
 from ._observables import max_weight as max_weight
 from ._observables import participation_ratio as participation_ratio
 from ._observables import top_k_mass as top_k_mass
+from ._regime import RegimeMap as RegimeMap
+from ._regime import critical_betas as critical_betas
+from ._regime import regime_map as regime_map
+from ._schedule_fit import ScheduleFit as ScheduleFit
+from ._schedule_fit import fit_schedule as fit_schedule
+from ._schedules import AbstractSchedule as AbstractSchedule
+from ._schedules import Constant as Constant
+from ._schedules import Llama4 as Llama4
+from ._schedules import LongRoPE as LongRoPE
+from ._schedules import PowerLaw as PowerLaw
+from ._schedules import QwenLogN as QwenLogN
+from ._schedules import ScalableSoftmax as ScalableSoftmax
+from ._schedules import YaRN as YaRN
+from ._schedules import schedule_from_name as schedule_from_name
+from ._simplex import Simplex as Simplex
+from ._simplex import simplex_self_weight as simplex_self_weight
+from ._vmf import VonMisesFisher as VonMisesFisher
+from ._vmf import VonMisesFisherMixture as VonMisesFisherMixture
 
 try:
     __version__ = importlib.metadata.version("lattn-jax")

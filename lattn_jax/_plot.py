@@ -58,3 +58,49 @@ def plot_critical(payload: dict, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def plot_regime(payload: dict, path: Path) -> None:
+    """Two panels over ``n`` (log axes): left, ``beta(n)`` of each schedule with the
+    measured ``beta*(n)`` and its critical band ``[beta*/band, band beta*]``;
+    right, ``E[max weight]`` at each schedule's ``beta(n)``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10.5, 4.4), dpi=120)
+    crit = payload["critical"]
+    n = np.array([c["n"] for c in crit], float)
+    star = np.array([c["beta"] for c in crit], float)
+    band = payload["config"]["band"]
+    left.fill_between(n, star / band, star * band, color="0.85", label=f"critical band (x{band:g})")
+    left.errorbar(n, star, yerr=[c["stderr"] for c in crit], fmt="ko-", ms=4, capsize=3, label=r"$\beta^*(n)$")
+    for i, entry in enumerate(payload["schedules"]):
+        rows = entry["rows"]
+        color = f"C{i}"
+        left.plot([r["n"] for r in rows], [r["beta"] for r in rows], "s-", color=color, ms=3, label=entry["name"])
+        right.errorbar(
+            [r["n"] for r in rows],
+            [r["max_weight"] for r in rows],
+            yerr=[r["max_weight_stderr"] for r in rows],
+            fmt="s-",
+            color=color,
+            ms=3,
+            capsize=2,
+            label=entry["name"],
+        )
+    right.axhline(0.5, color="k", lw=1, ls=":", label="1/2 (critical)")
+    for ax in (left, right):
+        ax.set_xscale("log")
+        ax.set_xlabel("context size n")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    left.set_yscale("log")
+    left.set_ylabel(r"inverse temperature $\beta$")
+    right.set_ylabel("E[max attention weight]")
+    right.set_ylim(0, 1)
+    fig.suptitle(payload["config"]["law"], fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

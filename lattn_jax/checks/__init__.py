@@ -37,12 +37,12 @@ class Comparison(NamedTuple):
     @property
     def z(self) -> float:
         """``(simulation - theory) / stderr``."""
-        return (self.simulation - self.theory) / self.stderr if self.stderr > 0 else math.inf
+        return float((self.simulation - self.theory) / self.stderr) if self.stderr > 0 else math.inf
 
     @property
     def passed(self) -> bool:
         """``|z| < 4``."""
-        return abs(self.z) < Z_PASS
+        return bool(abs(self.z) < Z_PASS)
 
 
 # (name, module, function): imported on demand so the CLI's --help stays fast.
@@ -50,6 +50,9 @@ _REGISTRY = (
     ("collapse", "_critical", "check_collapse"),
     ("ordered-weights", "_critical", "check_ordered_weights"),
     ("critical-convergence", "_critical", "check_critical_convergence"),
+    ("mean-field", "_mean_field", "check_mean_field"),
+    ("supercritical", "_supercritical", "check_supercritical"),
+    ("heat", "_heat", "check_heat"),
 )
 CHECK_NAMES = tuple(name for name, _, _ in _REGISTRY)
 

@@ -4,10 +4,10 @@ and ``run(args) -> int``; JAX is imported inside ``run`` so ``--help`` is fast."
 import argparse
 import sys
 
-from . import _critical, _validate
+from . import _critical, _fit_schedule, _regime, _validate
 from ._common import UsageError
 
-COMMANDS = (_critical, _validate)
+COMMANDS = (_critical, _validate, _regime, _fit_schedule)
 
 
 class _Parser(argparse.ArgumentParser):

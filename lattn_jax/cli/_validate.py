@@ -71,8 +71,9 @@ def run(args) -> int:
         for c in rows:
             print(_row_text(c), flush=True)
             failed += not c.passed
+            fields = {k: (v if isinstance(v, str) else float(v)) for k, v in c._asdict().items()}
             payload["comparisons"].append(
-                {"check": name, **c._asdict(), "z": c.z, "passed": c.passed, "z_threshold": Z_PASS}
+                {"check": name, **fields, "z": c.z, "passed": c.passed, "z_threshold": Z_PASS}
             )
         print(f"  ({name}: {time.perf_counter() - t0:.1f} s)", file=sys.stderr, flush=True)
         if args.json:

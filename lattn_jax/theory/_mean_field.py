@@ -1,0 +1,181 @@
+"""Sub-critical (mean-field) predictions for uniform keys on ``S^{d-1}``.
+
+With ``beta`` fixed (or ``beta << n^{2/(d-1)}``) the softmax sums over ``n``
+keys are sample means and obey the law of large numbers: with ``s = <q, k>``,
+
+- ``Z / n = mean_i e^{beta s_i} -> M_d(beta) = E[e^{beta s}]
+  = Gamma(d/2) (2/beta)^{d/2-1} I_{d/2-1}(beta)``,
+- the output with identity values ``sum_i w_i k_i -> A_d(beta) q`` with the
+  mean resultant length ``A_d(beta) = I_{d/2}(beta) / I_{d/2-1}(beta)
+  = d log M_d / d beta`` (so the bias ``1 - A_d ~ (d-1) / (2 beta)`` at large ``beta``),
+- the entropy ``H -> log n + log M_d(beta) - beta A_d(beta)``.
+
+Fluctuations and ``1/n`` corrections follow from the delta method on ratios
+of sample means; they need many effective keys:
+``n / rho >> 1`` with ``rho = M_d(2 beta) / M_d(beta)^2`` (``n / rho`` is the
+Kish effective sample size of the weights, ``1 / sum_i w_i^2`` to leading order).
+Two identities used throughout, from the Bessel recurrence: under the tilted
+law ``e^{x s} / M_d(x)``, ``E[s] = A_d(x)`` and ``E[1 - s^2] = (d-1) A_d(x) / x``.
+"""
+
+import equinox as eqx
+import jax.numpy as jnp
+from jaxtyping import Array, ArrayLike, Float
+
+from .._bessel import bessel_ratio_parts
+from .._validation import check_beta, check_int
+
+
+def _as_beta(beta: ArrayLike) -> Array:
+    """``beta`` validated (when concrete) as a float array."""
+    check_beta("beta", beta)
+    beta = jnp.asarray(beta)
+    return beta.astype(jnp.result_type(beta.dtype, float))
+
+
+def _parts(d: int, beta: ArrayLike) -> tuple[Array, Array, Array, Array, Array]:
+    """``(A, 1 - A, log M - beta, A / beta, log M)`` at ``beta`` (``A / beta -> 1/d`` at 0)."""
+    d = check_int("d", d, minimum=2)
+    beta = _as_beta(beta)
+    a, one_minus_a, log_m, log_m_scaled = bessel_ratio_parts(d / 2.0 - 1.0, beta)
+    positive = beta > 0
+    a_over_beta = jnp.where(positive, a / jnp.where(positive, beta, 1.0), 1.0 / d)
+    return a, one_minus_a, log_m_scaled, a_over_beta, log_m
+
+
+def mean_resultant(d: int, beta: Float[ArrayLike, "*batch"]) -> Float[Array, "*batch"]:
+    """``A_d(beta) = I_{d/2}(beta) / I_{d/2-1}(beta)``: the length of the
+    mean-field output ``E_beta[k] = A_d(beta) q`` for uniform keys on ``S^{d-1}``.
+
+    ``A_d(beta) = beta / d + O(beta^3)`` at small ``beta`` and
+    ``1 - (d-1)/(2 beta) + O(beta^-2)`` at large ``beta``. Accurate to float64
+    round-off for ``0 <= beta <= 1e6`` and ``d <= 512`` (no overflow);
+    differentiable in ``beta``, ``A' = 1 - A^2 - (d-1) A / beta``.
+
+    Example:
+        >>> round(float(mean_resultant(3, 10.0)), 6)  # coth(10) - 1/10
+        0.9
+    """
+    return _parts(d, beta)[0]
+
+
+def log_partition(d: int, beta: Float[ArrayLike, "*batch"]) -> Float[Array, "*batch"]:
+    """``log M_d(beta) = log E[e^{beta <q, k>}]`` for ``k`` uniform on ``S^{d-1}``,
+    with ``M_d(beta) = Gamma(d/2) (2/beta)^{d/2-1} I_{d/2-1}(beta)``: the limit of
+    ``Z / n`` in the sub-critical regime. ``beta^2 / (2d)`` at small ``beta``
+    (full relative precision), ``beta - ((d-1)/2) log(beta) + O(1)`` at large ``beta``.
+
+    Example:
+        >>> import math
+        >>> round(float(log_partition(3, 2.0)), 5), round(math.log(math.sinh(2.0) / 2.0), 5)
+        (0.59522, 0.59522)
+    """
+    return _parts(d, beta)[4]
+
+
+def mean_field_entropy(
+    d: int, n: int, beta: Float[ArrayLike, "*batch"], *, corrected: bool = False
+) -> Float[Array, "*batch"]:
+    """Entropy of the attention weights in the sub-critical (mean-field) regime:
+    ``E[H] ~ log n + log M_d(beta) - beta A_d(beta)``.
+
+    With ``corrected=True`` the ``1/n`` term of the delta method is added,
+    ``- (rho - 1) / (2n) + beta rho (A_d(2 beta) - A_d(beta)) / n`` with
+    ``rho = M_d(2 beta) / M_d(beta)^2``, from ``H = log(n Ybar) - beta Xbar / Ybar``
+    with ``Y = e^{beta s}``, ``X = s e^{beta s}`` (second-order delta method for
+    the log and the ratio). Holds for ``beta`` fixed as ``n -> oo``
+    (more generally ``n / rho >> 1``, i.e. ``beta << n^{2/(d-1)}``).
+
+    Example:
+        >>> round(float(mean_field_entropy(3, 1000, 0.0)), 4)  # log 1000
+        6.9078
+    """
+    n = check_int("n", n, minimum=1)
+    beta = _as_beta(beta)
+    _, one_minus_a, log_m_scaled, _, _ = _parts(d, beta)
+    # log M - beta A = (log M - beta) + beta (1 - A): no large cancellation at large beta.
+    h = jnp.log(float(n)) + log_m_scaled + beta * one_minus_a
+    if corrected:
+        a, rho, a2 = _rho_parts(d, beta)[:3]
+        h = h - (rho - 1.0) / (2.0 * n) + beta * rho * (a2 - a) / n
+    return h
+
+
+def _rho_parts(d: int, beta: Array):
+    """``(A(beta), rho, A(2 beta), A(2 beta) / (2 beta), 1 - A(2 beta))``."""
+    a, _, log_m1, _, _ = _parts(d, beta)
+    a2, c2, log_m2, a2_over, _ = _parts(d, 2.0 * beta)
+    rho = jnp.exp(log_m2 - 2.0 * log_m1)
+    return a, rho, a2, a2_over, c2
+
+
+def output_mean(d: int, n: int, beta: Float[ArrayLike, "*batch"]) -> Float[Array, "*batch"]:
+    """``E[<output, q>]`` to order ``1/n`` (identity values, uniform keys):
+    ``A_d(beta) - rho (A_d(2 beta) - A_d(beta)) / n`` with
+    ``rho = M_d(2 beta) / M_d(beta)^2`` (the ratio-estimator bias, pulling the
+    output towards the origin). The orthogonal components have mean zero by
+    symmetry. Regime as for :func:`output_covariance`.
+
+    Example:
+        >>> round(float(output_mean(3, 1000, 10.0)), 4)  # A_3(10) = 0.9
+        0.8995
+    """
+    n = check_int("n", n, minimum=1)
+    beta = _as_beta(beta)
+    a, rho, a2 = _rho_parts(d, beta)[:3]
+    return a - rho * (a2 - a) / n
+
+
+class OutputCovariance(eqx.Module):
+    """Gaussian fluctuations of the attention output around ``A_d(beta) q``.
+
+    Attributes:
+        parallel: ``Var(<output, q>)``.
+        perpendicular: the variance of each component orthogonal to ``q``.
+        effective_keys: ``n / rho``, ``rho = M_d(2 beta) / M_d(beta)^2``; the
+            Gaussian approximation needs it large.
+    """
+
+    parallel: Float[Array, "*batch"]
+    perpendicular: Float[Array, "*batch"]
+    effective_keys: Float[Array, "*batch"]
+
+    def matrix(self, q: Float[Array, " d"]) -> Float[Array, "d d"]:
+        """The ``d x d`` covariance ``parallel q q^T + perpendicular (I - q q^T)``
+        (scalar ``beta`` only)."""
+        qq = jnp.outer(q, q)
+        return self.parallel * qq + self.perpendicular * (jnp.eye(q.shape[0], dtype=q.dtype) - qq)
+
+
+def output_covariance(d: int, n: int, beta: Float[ArrayLike, "*batch"]) -> OutputCovariance:
+    """Covariance of the attention output with identity values over ``n`` uniform
+    keys on ``S^{d-1}``, by the delta method on the ratio of sample means
+    ``sum_i e^{beta s_i} k_i / sum_i e^{beta s_i}``:
+
+    ``sqrt(n) (output - A q) -> N(0, E[e^{2 beta s} (k - A q)(k - A q)^T] / M(beta)^2)``,
+
+    which splits (``k = s q + sqrt(1 - s^2) u``, ``u`` uniform orthogonal to ``q``) into
+
+    - along ``q``: ``rho [(A(2 beta) - A(beta))^2 + A'(2 beta)] / n`` with
+      ``A'(x) = Var_x(s) = 1 - A(x)^2 - (d-1) A(x) / x``,
+    - each orthogonal direction: ``rho A(2 beta) / (2 beta) / n``,
+
+    with ``A = A_d`` and ``rho = M_d(2 beta) / M_d(beta)^2``; both are ``1/(d n)`` at
+    ``beta = 0``. Holds for ``beta`` fixed as ``n -> oo``, more generally while the
+    effective number of keys ``n / rho`` is large (``beta << n^{2/(d-1)}``); far
+    outside it ``rho`` can exceed the float range (e.g. ``d = 512``, ``beta = 1e3``
+    in float32) and the variances come out ``inf``.
+
+    Example:
+        >>> cov = output_covariance(4, 100, 0.0)
+        >>> round(float(cov.parallel), 6), round(float(cov.perpendicular), 6)
+        (0.0025, 0.0025)
+    """
+    n = check_int("n", n, minimum=1)
+    beta = _as_beta(beta)
+    a, rho, a2, a2_over, c2 = _rho_parts(d, beta)
+    # A'(x) = 1 - A^2 - (d-1) A / x = c (2 - c) - (d-1) A / x with c = 1 - A.
+    var_tilted = c2 * (2.0 - c2) - (d - 1) * a2_over
+    parallel = rho * ((a2 - a) ** 2 + var_tilted) / n
+    perpendicular = rho * a2_over / n
+    return OutputCovariance(parallel, perpendicular, n / rho)

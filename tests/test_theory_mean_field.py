@@ -1,0 +1,161 @@
+"""Bessel functions and mean-field predictions against SciPy and quadrature;
+the mean-field check against Monte Carlo."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.integrate as si
+import scipy.special as sp
+
+from lattn_jax import theory
+from lattn_jax._bessel import bessel_ratio_parts
+
+DIMS = [2, 3, 8, 33, 512]
+XS = np.geomspace(1e-6, 1e6, 61)
+
+
+@pytest.mark.parametrize("d", DIMS)
+def test_bessel_against_scipy(d, x64):
+    nu = d / 2 - 1
+    r, c, log_f, log_f_scaled = map(np.asarray, bessel_ratio_parts(nu, jnp.asarray(XS)))
+    assert np.all(np.isfinite(r)) and np.all(np.isfinite(c)) and np.all(np.isfinite(log_f))
+    ive0, ive1 = sp.ive(nu, XS), sp.ive(nu + 1, XS)
+    ok = ive0 > 1e-250  # SciPy underflows where (x/2)^nu / Gamma(nu + 1) does
+    np.testing.assert_allclose(r[ok], (ive1 / ive0)[ok], rtol=1e-12)
+    log_ive = log_f_scaled - sp.gammaln(nu + 1) + nu * np.log(XS / 2)  # log I_nu(x) - x
+    np.testing.assert_allclose(log_ive[ok], np.log(ive0[ok]), rtol=1e-13, atol=1e-13)
+    # log 0F1(; nu + 1; x^2/4) keeps full relative precision as x -> 0: forward sum of the series in NumPy.
+    small = XS < 30
+    y = XS[small, None] ** 2 / 4
+    k = np.arange(1, 200)
+    log_terms = k * np.log(y) - sp.gammaln(k + 1) - (sp.gammaln(nu + 1 + k) - sp.gammaln(nu + 1))
+    np.testing.assert_allclose(log_f[small], np.log1p(np.exp(log_terms).sum(1)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("d", [2, 7])
+def test_bessel_complement_at_large_x(d, x64):
+    """1 - I_{nu+1}/I_nu at x >> nu against the Hankel expansion (difference of the two series term by term)."""
+    nu = d / 2 - 1
+    x = np.geomspace(1e3, 1e6, 7)
+
+    def terms(order):
+        out = [np.ones_like(x)]
+        for k in range(1, 30):
+            out.append(-out[-1] * (4 * order**2 - (2 * k - 1) ** 2) / (8 * k * x))
+        return np.array(out)
+
+    a, b = terms(nu), terms(nu + 1)
+    reference = (a - b).sum(0) / a.sum(0)
+    c = bessel_ratio_parts(nu, jnp.asarray(x))[1]
+    np.testing.assert_allclose(np.asarray(c), reference, rtol=2e-10)
+
+
+def test_mean_resultant_closed_form_d3(x64):
+    """A_3(beta) = coth(beta) - 1/beta (Langevin), 1 - A_3 = 1/beta - 2/(e^{2 beta} - 1)."""
+    beta = np.array([1e-4, 0.1, 1.0, 10.0, 300.0, 1e5])
+    langevin = np.where(beta < 1e-2, beta / 3 - beta**3 / 45, 1 / np.tanh(beta) - 1 / beta)
+    np.testing.assert_allclose(np.asarray(theory.mean_resultant(3, beta)), langevin, rtol=1e-13)
+    log_m = np.where(beta < 1e-2, beta**2 / 6 - beta**4 / 180, np.log(np.sinh(np.minimum(beta, 700)) / beta))
+    np.testing.assert_allclose(np.asarray(theory.log_partition(3, beta[:-1])), log_m[:-1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("d", [2, 12])
+@pytest.mark.parametrize("beta", [0.5, 30.0])
+def test_moments_against_quadrature(d, beta, x64):
+    """M_d, A_d and the output covariance from the score density by quadrature."""
+    a = (d - 1) / 2
+    log_c = -(2 * a - 1) * math.log(2) - sp.betaln(a, a)
+
+    def moment(f, b):
+        # (1 + s)^(a-1) (1 - s)^(a-1) as quad's algebraic weight (singular endpoints at d = 2)
+        integrand = lambda s: f(s) * np.exp(b * (s - 1) + log_c)  # noqa: E731
+        return si.quad(integrand, -1, 1, weight="alg", wvar=(a - 1, a - 1), epsabs=0, epsrel=1e-13, limit=200)[0]
+
+    m1 = moment(lambda s: 1.0, beta)
+    a1 = moment(lambda s: s, beta) / m1
+    rho = moment(lambda s: 1.0, 2 * beta) / m1**2
+    par = moment(lambda s: (s - a1) ** 2, 2 * beta) / m1**2
+    perp = moment(lambda s: (1 - s * s) / (d - 1), 2 * beta) / m1**2
+    np.testing.assert_allclose(float(theory.log_partition(d, beta)), beta + math.log(m1), rtol=1e-9)
+    np.testing.assert_allclose(float(theory.mean_resultant(d, beta)), a1, rtol=1e-9)
+    cov = theory.output_covariance(d, 100, beta)
+    np.testing.assert_allclose(float(cov.parallel), par / 100, rtol=1e-8)
+    np.testing.assert_allclose(float(cov.perpendicular), perp / 100, rtol=1e-8)
+    np.testing.assert_allclose(float(cov.effective_keys), 100 / rho, rtol=1e-9)
+
+
+def test_small_and_zero_beta(x64):
+    beta = jnp.array([0.0, 1e-6, 1e-3])
+    for d in [2, 6, 512]:
+        np.testing.assert_allclose(np.asarray(theory.mean_resultant(d, beta)), np.asarray(beta) / d, rtol=1e-6)
+        np.testing.assert_allclose(
+            np.asarray(theory.log_partition(d, beta)), np.asarray(beta) ** 2 / (2 * d), rtol=1e-5, atol=0
+        )
+        cov = theory.output_covariance(d, 10, 0.0)
+        assert float(cov.parallel) == pytest.approx(1 / (10 * d)) and float(cov.perpendicular) == pytest.approx(
+            1 / (10 * d)
+        )
+    assert float(theory.mean_field_entropy(4, 100, 0.0)) == pytest.approx(math.log(100))
+
+
+def test_no_overflow_and_float32():
+    """float32 at the extremes: finite, and close to the float64 values."""
+    beta = jnp.array([1e-6, 1.0, 1e3, 1e6], jnp.float32)
+    for d in [2, 512]:
+        a = theory.mean_resultant(d, beta)
+        log_m = theory.log_partition(d, beta)
+        h = theory.mean_field_entropy(d, 10**9, beta)
+        cov = theory.output_covariance(d, 10**9, beta)
+        # rho = M(2 beta) / M(beta)^2 ~ e^246 at d = 512, beta = 1e3: far outside the
+        # Gaussian regime (n / rho << 1), where the covariance overflows float32.
+        valid = np.asarray(cov.effective_keys) > 1
+        for arr in (a, log_m, h, cov.parallel[valid], cov.perpendicular[valid]):
+            assert arr.dtype == jnp.float32 and bool(jnp.all(jnp.isfinite(arr)))
+        with jax.enable_x64(True):
+            a64 = theory.mean_resultant(d, np.asarray(beta, np.float64))
+            m64 = theory.log_partition(d, np.asarray(beta, np.float64))
+        np.testing.assert_allclose(np.asarray(a), np.asarray(a64), rtol=1e-5)
+        np.testing.assert_allclose(np.asarray(log_m), np.asarray(m64), rtol=1e-5)
+
+
+def test_large_beta_bias(x64):
+    """1 - A_d(beta) ~ (d-1)/(2 beta) and the entropy's beta (1 - A) stays accurate at beta = 1e6."""
+    for d in [3, 64, 512]:
+        c = 1.0 - float(theory.mean_resultant(d, 1e6))
+        assert c == pytest.approx((d - 1) / 2e6, rel=1e-3)
+        # H - log n = log M - beta A -> (d-1)/2 (1 - log beta) + const: finite differences in log beta
+        h1, h2 = (float(theory.mean_field_entropy(d, 1, b)) for b in (1e6, 2e6))
+        assert (h2 - h1) / math.log(2) == pytest.approx(-(d - 1) / 2, rel=1e-3)
+
+
+def test_gradients_against_finite_differences(x64):
+    b = jnp.array([0.3, 5.0, 200.0])
+    for d in [2, 100]:
+        for f in (theory.mean_resultant, theory.log_partition):
+            grad = jax.jit(jax.vmap(jax.grad(lambda x, f=f, d=d: f(d, x))))(b)
+            h = 1e-5 * b
+            fd = (f(d, b + h) - f(d, b - h)) / (2 * h)
+            np.testing.assert_allclose(np.asarray(grad), np.asarray(fd), rtol=1e-7)
+            if f is theory.log_partition:  # d log M / d beta = A
+                np.testing.assert_allclose(np.asarray(grad), np.asarray(theory.mean_resultant(d, b)), rtol=1e-12)
+
+
+def test_jit_vmap():
+    f = jax.jit(jax.vmap(lambda b: theory.output_covariance(6, 1000, b).perpendicular))
+    assert f(jnp.linspace(0.5, 20.0, 5)).shape == (5,)
+    cov = theory.output_covariance(3, 10, 2.0)
+    q = jnp.array([1.0, 0.0, 0.0])
+    m = cov.matrix(q)
+    np.testing.assert_allclose(np.asarray(m), np.diag([float(cov.parallel)] + 2 * [float(cov.perpendicular)]))
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="d must be an integer >= 2"):
+        theory.mean_resultant(1, 1.0)
+    with pytest.raises(ValueError, match="beta must be finite and >= 0"):
+        theory.log_partition(3, -1.0)
+    with pytest.raises(ValueError, match="n must be an integer >= 1"):
+        theory.output_covariance(3, 0, 1.0)
