@@ -21,8 +21,14 @@ Two methods:
   contexts; deep in the sub-critical regime (``0.1 beta*``) E[H] moves by up
   to ~5e-4 nats, so use ``method="dense"`` for exact values there.
 
-``"auto"`` takes order statistics when the law has a gap law and ``d <= 8``,
-and dense otherwise.
+- ``"streaming"``: all ``n`` keys, generated and folded in chunk by chunk
+  (:mod:`lattn_jax._streaming`): exact like dense, memory O(chunk) for any
+  ``n``, time O(n).
+
+``"auto"`` takes order statistics when the law has a gap law and ``d <= 8``
+(:func:`~lattn_jax.mc_estimate` then checks the reported truncation error and
+redoes the estimate exactly when it is not negligible), otherwise dense up to
+``n = 2**22`` keys and streaming above.
 """
 
 import equinox as eqx
@@ -33,19 +39,27 @@ from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 from ._laws import AbstractLaw, default_float
 from ._observables import Atoms
 from ._special import gamma_large, legendre_unit
+from ._streaming import DEFAULT_CHUNK, StreamingSampler
 
-METHODS = ("auto", "dense", "order-statistics")
+METHODS = ("auto", "dense", "order-statistics", "streaming")
 DEFAULT_HEAD = 2048
 TAIL_NODES = 48
 _GAMMA_TRIES = 8
 _AUTO_MAX_DIM = 8
+STREAMING_THRESHOLD = 2**22
 
 
-def resolve_method(law: AbstractLaw, method: str) -> str:
+def exact_method(n: int) -> str:
+    """The exact method for ``n`` keys: dense while a context fits in memory
+    comfortably, streaming above ``STREAMING_THRESHOLD`` keys."""
+    return "dense" if n <= STREAMING_THRESHOLD else "streaming"
+
+
+def resolve_method(law: AbstractLaw, method: str, n: int) -> str:
     """The concrete method ``"auto"`` stands for (see the module docstring)."""
     if method == "auto":
         fits = law.has_gap_law and law.dim <= _AUTO_MAX_DIM
-        return "order-statistics" if fits else "dense"
+        return "order-statistics" if fits else exact_method(n)
     if method == "order-statistics" and not law.has_gap_law:
         raise ValueError(
             f"method='order-statistics' needs a law with a closed-form gap law; {type(law).__name__} has none"
@@ -69,9 +83,15 @@ class ContextSampler(eqx.Module):
     dtype: jnp.dtype = eqx.field(static=True)
 
     @staticmethod
-    def make(law: AbstractLaw, n: int, method: str, head: int = DEFAULT_HEAD, dtype=None) -> "ContextSampler":
-        method = resolve_method(law, method)
+    def make(
+        law: AbstractLaw, n: int, method: str, head: int = DEFAULT_HEAD, dtype=None, chunk: int = DEFAULT_CHUNK
+    ) -> "ContextSampler | StreamingSampler":
+        """The sampler for ``method`` (``"auto"`` resolved; ``chunk`` is the
+        streaming method's keys per chunk)."""
+        method = resolve_method(law, method, n)
         dtype = jnp.dtype(dtype or default_float())
+        if method == "streaming":
+            return StreamingSampler(law, n, chunk, dtype)
         if method == "dense":
             return ContextSampler(law, n, method, n, dtype)
         return ContextSampler(law, jnp.asarray(n, dtype), method, head, dtype)
@@ -129,6 +149,52 @@ class ContextSampler(eqx.Module):
         )
         gaps = jnp.concatenate([row, tail_gaps])
         return Atoms(gaps, jnp.concatenate([head_counts, log_counts]), self.head)
+
+    def evaluate(self, row: Float[Array, " m"], kernel, beta: ArrayLike) -> Array:
+        """``kernel`` (a gap kernel of a built-in observable) on the context at ``beta``."""
+        return kernel(self.atoms(row, beta), beta)
+
+    def smallest(self, row: Float[Array, " m"], k: int) -> Float[Array, " k"]:
+        """The ``k`` smallest gaps of the context, ascending."""
+        return -jax.lax.top_k(-row, k)[0]
+
+    def truncation_error(self, row: Float[Array, " m"], kernel, beta: ArrayLike) -> Float[Array, ""]:
+        """Second-order effect on ``kernel`` of replacing the far keys by their
+        conditional mean (order statistics; ``0`` when ``n <= K``).
+
+        Given the ``K`` smallest gaps, the far keys are ``n - K`` i.i.d. gaps
+        beyond ``g_K``; treated as a Poisson cloud with intensity ``mu`` (which
+        bounds the multinomial covariance from above), an observable ``f`` of the
+        cloud changes on average by
+
+            E[f] - f(mean cloud) ~ 1/2 sum_j c_j d^2 f / d c_j^2,
+
+        where the tail atoms (count ``c_j`` at gap ``g_j``) discretize ``mu``;
+        the first-order term vanishes. For the max weight ``1/Z`` this is
+        ``Var(T) / Z^3`` with ``Var(T) = sum_j c_j e^{-2 beta (g_j - g_1)}``.
+        """
+        if self.method != "order-statistics":
+            return jnp.zeros((), row.dtype)
+        atoms = self.atoms(row, beta)
+        tail_log_counts = atoms.log_counts[self.head :]
+
+        def f(eps):
+            log_counts = jnp.concatenate([atoms.log_counts[: self.head], tail_log_counts + jnp.log1p(eps)])
+            return kernel(Atoms(atoms.gaps, log_counts, self.head), beta)
+
+        def second(direction):
+            def first(s):
+                return jax.jvp(lambda s_: f(s_ * direction), (s,), (jnp.ones_like(s),))[1]
+
+            zero = jnp.zeros((), row.dtype)
+            return jax.jvp(first, (zero,), (jnp.ones_like(zero),))[1]
+
+        # d^2/d eps_j^2 of f(c (1 + eps)) is c_j^2 f_jj.
+        curvature = jax.vmap(second)(jnp.eye(TAIL_NODES, dtype=row.dtype))
+        has = tail_log_counts > -jnp.inf
+        inverse_counts = jnp.exp(-jnp.where(has, tail_log_counts, 0.0))
+        column = (slice(None),) + (None,) * (curvature.ndim - 1)  # stacked observables: (nodes, k)
+        return 0.5 * jnp.sum(jnp.where(has[column], inverse_counts[column] * curvature, 0.0), axis=0)
 
 
 _BATCH_ELEMENTS = 2**22

@@ -14,6 +14,8 @@ from ._contexts import DEFAULT_HEAD, METHODS, ContextSampler, batch_size
 from ._estimators import context_values
 from ._laws import AbstractLaw
 from ._observables import _entropy, _max_weight
+from ._sharding import context_mesh, over_contexts, pad_keys, padded_count
+from ._streaming import DEFAULT_CHUNK
 from ._validation import check_choice, check_dtype, check_int, check_key, check_open_unit
 
 CRITERIA = ("max_weight", "entropy_curvature")
@@ -54,20 +56,19 @@ class CriticalBeta(eqx.Module):
 
 @functools.cache  # one function object per (criterion, level), so jit caches keyed on it hit
 def _criterion(name: str, level: float | None) -> Callable:
-    """Per-context criterion ``c(atoms_fn, t)`` at ``t = log beta``, increasing through its root."""
+    """Per-context criterion ``c(value_at, t)`` at ``t = log beta``, increasing
+    through its root; ``value_at(kernel, beta)`` evaluates a gap kernel on the context."""
     if name == "max_weight":
 
-        def value(atoms_at, t):
-            beta = jnp.exp(t)
-            return _max_weight(atoms_at(beta), beta) - level
+        def value(value_at, t):
+            return value_at(_max_weight, jnp.exp(t)) - level
 
         return value
 
-    def entropy_curvature_slope(atoms_at, t):
+    def entropy_curvature_slope(value_at, t):
         # -d^3 E[H] / d(log beta)^3: increasing through the peak of the curvature.
         def h(t_):
-            beta = jnp.exp(t_)
-            return _entropy(atoms_at(beta), beta)
+            return value_at(_entropy, jnp.exp(t_))
 
         def derivative(f):
             return lambda t_: jax.jvp(f, (t_,), (jnp.ones_like(t_),))[1]
@@ -78,21 +79,32 @@ def _criterion(name: str, level: float | None) -> Callable:
 
 
 @eqx.filter_jit
-def _search(sampler, key, num_contexts, criterion, tol, max_steps):
+def _search(sampler, key, num_contexts, criterion, tol, max_steps, mesh=None):
     keys = jax.random.split(key, num_contexts)
-    presample = num_contexts * sampler.row_size <= _PRESAMPLE_ELEMENTS
-    chunk = batch_size(num_contexts, sampler.row_size, _SAMPLE_ELEMENTS)
-    rows = jax.lax.map(sampler.sample, keys, batch_size=chunk) if presample else None
+    total = padded_count(num_contexts, mesh)
+    presample = sampler.method != "streaming" and total * sampler.row_size <= _PRESAMPLE_ELEMENTS
+    local = total // (1 if mesh is None else mesh.size)
+    chunk = batch_size(local, sampler.row_size, _SAMPLE_ELEMENTS)
+    rows = None
+    if presample:
+
+        def sample(local_keys, _):
+            return jax.lax.map(sampler.sample, local_keys, batch_size=chunk)
+
+        rows = over_contexts(sample, mesh, pad_keys(keys, total), gather=False)
 
     def values_and_slopes(t):
         def one(row, t_):
-            return jax.jvp(lambda s: criterion(lambda beta: sampler.atoms(row, beta), s), (t_,), (jnp.ones_like(t_),))
+            def value_at(kernel, beta):
+                return sampler.evaluate(row, kernel, beta)
 
-        return context_values(one, sampler, keys, t, rows)
+            return jax.jvp(lambda s: criterion(value_at, s), (t_,), (jnp.ones_like(t_),))
+
+        return context_values(one, sampler, keys, t, rows, mesh)
 
     # Start at the scale where the two nearest keys compete: beta ~ 1 / (g_(2) - g_(1)).
     probe = rows[:64] if rows is not None else jax.vmap(sampler.sample)(keys[:64])
-    first_two = -jax.lax.top_k(-probe, 2)[0]
+    first_two = jax.vmap(lambda row: sampler.smallest(row, 2))(probe)
     spacing = jnp.mean(first_two[:, 1] - first_two[:, 0])
     t0 = -jnp.log(jnp.maximum(spacing, jnp.finfo(spacing.dtype).tiny))
     inf = jnp.asarray(jnp.inf, t0.dtype)
@@ -140,7 +152,9 @@ def find_critical_beta(
     criterion: str = "max_weight",
     method: str = "auto",
     head: int = DEFAULT_HEAD,
+    chunk: int = DEFAULT_CHUNK,
     max_steps: int = 60,
+    devices: int | str | Sequence | None = None,
     dtype=None,
 ) -> CriticalBeta:
     """The critical inverse temperature ``beta*`` of ``n``-key contexts.
@@ -170,10 +184,18 @@ def find_critical_beta(
             standard error of about 1% for ``d = 3..6`` (a context's max weight
             spreads by ~0.3; the error shrinks like ``num_contexts**-0.5``).
         criterion: ``"max_weight"`` or ``"entropy_curvature"``.
-        method: ``"auto"``, ``"dense"`` or ``"order-statistics"`` (see
-            :func:`mc_estimate`).
+        method: ``"auto"``, ``"dense"``, ``"streaming"`` or
+            ``"order-statistics"`` (see :func:`mc_estimate`). Auto takes order
+            statistics where the law allows it (``d <= 8``): ``beta*`` is at the
+            critical scale, where the far keys' truncation error is negligible
+            (``tests/test_streaming.py`` checks it against streaming at
+            ``n = 1e7``; see ``docs/tutorials/devices-and-hosts.md``);
+            otherwise dense up to ``2**22`` keys and streaming above.
         head: exact smallest gaps per context for order statistics.
+        chunk: keys per chunk for streaming.
         max_steps: Newton/bisection step limit.
+        devices: where the contexts run (see :func:`mc_estimate`); the result
+            equals the one-device result.
         dtype: float dtype (default: JAX's default float).
 
     Returns:
@@ -189,6 +211,8 @@ def find_critical_beta(
     n = check_int("n", n, minimum=2)
     num_contexts = check_int("num_contexts", num_contexts, minimum=2)
     head = check_int("head", head, minimum=2)
+    chunk = check_int("chunk", chunk, minimum=1)
+    mesh = context_mesh(devices)
     max_steps = check_int("max_steps", max_steps, minimum=1)
     check_key("key", key)
     check_choice("criterion", criterion, CRITERIA)
@@ -199,10 +223,10 @@ def find_critical_beta(
         raise ValueError(f"level must exceed 1/n = {1.0 / n:.3g} (the max weight at beta = 0), got {level}")
     if not isinstance(law, AbstractLaw):
         raise TypeError(f"law must be a context law such as UniformSphere(d), got {type(law).__name__}")
-    sampler = ContextSampler.make(law, n, method, head, dtype)
+    sampler = ContextSampler.make(law, n, method, head, dtype, chunk)
     tol = float(max(1e-9, 100 * jnp.finfo(sampler.dtype).eps))
     fn = _criterion(criterion, level if criterion == "max_weight" else None)
-    beta, stderr, value, slope, it, converged = _search(sampler, key, num_contexts, fn, tol, max_steps)
+    beta, stderr, value, slope, it, converged = _search(sampler, key, num_contexts, fn, tol, max_steps, mesh)
     if criterion == "max_weight":
         value = value + level
     return CriticalBeta(beta, stderr, value, slope, it, converged, jnp.asarray(float(n), beta.dtype))

@@ -1,23 +1,33 @@
 """Monte Carlo estimates of observables over random contexts."""
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh
 from jaxtyping import Array, ArrayLike, Float, Key, PRNGKeyArray, PyTree
 
-from ._contexts import DEFAULT_HEAD, METHODS, ContextSampler, batch_size
+from ._contexts import DEFAULT_HEAD, METHODS, ContextSampler, batch_size, exact_method
 from ._laws import AbstractLaw, default_float
 from ._observables import atoms_kernel
-from ._validation import check_beta, check_bool, check_choice, check_dtype, check_int, check_key
+from ._sharding import context_mesh, over_contexts, pad_keys, padded_count
+from ._streaming import DEFAULT_CHUNK
+from ._validation import check_beta, check_bool, check_choice, check_dtype, check_int, check_key, concrete
 
 
 class Estimate(eqx.Module):
     """A Monte Carlo estimate: the sample mean over contexts and its standard
     error; with ``derivative=True`` also ``d mean / d beta`` and its standard error
     (same contexts, forward mode). Arrays have the shape of ``beta``.
+
+    ``truncation_error`` (order statistics only, else ``None``) is the mean over
+    contexts of ``|1/2 sum_j c_j d^2 f / dc_j^2|``, the second-order change of the
+    observable when the far keys' random sum is replaced by its conditional mean
+    (see :meth:`ContextSampler.truncation_error`): a bound on the method's bias
+    of ``mean`` to be read against ``stderr``.
 
     Example:
         >>> import jax
@@ -31,6 +41,7 @@ class Estimate(eqx.Module):
     stderr: Float[Array, "*beta"]
     derivative: Float[Array, "*beta"] | None = None
     derivative_stderr: Float[Array, "*beta"] | None = None
+    truncation_error: Float[Array, "*beta"] | None = None
 
 
 def _mean_and_stderr(values: Array) -> tuple[Array, Array]:
@@ -59,26 +70,44 @@ def context_values(
     keys: Key[Array, " contexts"],
     beta: Array,
     rows: Array | None = None,
+    mesh: Mesh | None = None,
 ) -> PyTree[Array]:
     """``per_context(row, beta)`` for every context, in vmapped chunks, stacked
     along a leading contexts axis. Contexts are drawn from ``keys``
-    (deterministically) unless ``rows`` already holds them."""
-    size = batch_size(keys.shape[0], sampler.row_size)
-    if rows is not None:
-        return jax.lax.map(lambda row: per_context(row, beta), rows, batch_size=size)
-    return jax.lax.map(lambda k: per_context(sampler.sample(k), beta), keys, batch_size=size)
+    (deterministically) unless ``rows`` already holds them (then padded to
+    :func:`padded_count` contexts). With a ``mesh`` the contexts are split
+    across its devices and the values gathered on all of them."""
+    num = keys.shape[0]
+    total = padded_count(num, mesh)
+    size = batch_size(total // (1 if mesh is None else mesh.size), sampler.row_size)
+
+    def local(data, b):
+        if rows is not None:
+            return jax.lax.map(lambda row: per_context(row, b), data, batch_size=size)
+        return jax.lax.map(lambda k: per_context(sampler.sample(k), b), data, batch_size=size)
+
+    values = over_contexts(local, mesh, pad_keys(keys, total) if rows is None else rows, beta)
+    return values if total == num else jax.tree.map(lambda x: x[:num], values)
 
 
 @functools.cache
 def _gap_function(kernel: Callable) -> Callable:
     def per_context(sampler, row, beta):
-        return kernel(sampler.atoms(row, beta), beta)
+        return sampler.evaluate(row, kernel, beta)
+
+    return per_context
+
+
+@functools.cache
+def _truncation_function(kernel: Callable) -> Callable:
+    def per_context(sampler, row, beta):
+        return jnp.abs(sampler.truncation_error(row, kernel, beta))
 
     return per_context
 
 
 @eqx.filter_jit
-def _estimate(per_context, sampler, key, beta, num_contexts, derivative):
+def _estimate(per_context, sampler, key, beta, num_contexts, derivative, truncation=None, mesh=None):
     keys = jax.random.split(key, num_contexts)
     flat = jnp.ravel(beta)
 
@@ -86,18 +115,20 @@ def _estimate(per_context, sampler, key, beta, num_contexts, derivative):
         def f(b_):
             return jax.vmap(lambda bi: per_context(sampler, row, bi))(b_)
 
-        if derivative:
-            return jax.jvp(f, (b,), (jnp.ones_like(b),))
-        return f(b), None
+        values, tangents = jax.jvp(f, (b,), (jnp.ones_like(b),)) if derivative else (f(b), None)
+        bias = None if truncation is None else jax.vmap(lambda bi: truncation(sampler, row, bi))(b)
+        return values, tangents, bias
 
-    values, tangents = context_values(one, sampler, keys, flat)
+    values, tangents, bias = context_values(one, sampler, keys, flat, mesh=mesh)
     shape = beta.shape + values.shape[2:]  # values: (contexts, beta, *observables)
     mean, stderr = _mean_and_stderr(values)
-    out = Estimate(mean.reshape(shape), stderr.reshape(shape))
+    dmean = dstderr = trunc = None
     if derivative:
         dmean, dstderr = _mean_and_stderr(tangents)
-        out = Estimate(out.mean, out.stderr, dmean.reshape(shape), dstderr.reshape(shape))
-    return out
+        dmean, dstderr = dmean.reshape(shape), dstderr.reshape(shape)
+    if truncation is not None:
+        trunc = jnp.mean(bias, axis=0).reshape(shape)
+    return Estimate(mean.reshape(shape), stderr.reshape(shape), dmean, dstderr, trunc)
 
 
 @functools.cache
@@ -106,6 +137,7 @@ def _stacked(kernels: tuple[Callable, ...]) -> Callable:
     def kernel(atoms, beta):
         return jnp.stack([k(atoms, beta) for k in kernels])
 
+    kernel.kernels = kernels  # streaming finishes each one from the same summary
     return kernel
 
 
@@ -128,6 +160,8 @@ def mc_estimate(
     method: str = "auto",
     derivative: bool = False,
     head: int = DEFAULT_HEAD,
+    chunk: int = DEFAULT_CHUNK,
+    devices: int | str | Sequence | None = None,
     dtype=None,
 ) -> Estimate | tuple[Estimate, ...]:
     """Monte Carlo estimate of ``E[observable(q, keys, beta)]`` over random contexts.
@@ -142,9 +176,21 @@ def mc_estimate(
     Built-in observables (``entropy``, ``max_weight``, ``top_k_mass`` via
     ``functools.partial``, ``effective_size``, ``participation_ratio``) run on
     gaps with the chosen ``method`` (see :mod:`lattn_jax._contexts`); any other
-    ``f(q, keys, beta)`` runs on sampled keys. A tuple of built-in observables
-    is evaluated on the same contexts in one pass (each context drawn once) and
-    gives a tuple of estimates, equal to separate calls with the same key.
+    ``f(q, keys, beta)`` runs on sampled keys (dense only). A tuple of built-in
+    observables is evaluated on the same contexts in one pass (each context
+    drawn once) and gives a tuple of estimates, equal to separate calls with the
+    same key.
+
+    Methods: ``"dense"`` (all gaps in memory), ``"streaming"`` (all keys in
+    chunks of ``chunk``, memory O(chunk), for any ``n``), ``"order-statistics"``
+    (the ``head`` smallest gaps exactly and the far keys by their conditional
+    mean, cost O(head) whatever ``n``; reports ``truncation_error``). ``"auto"``
+    takes order statistics where the law allows it (``d <= 8``); if the reported
+    truncation error exceeds a tenth of the standard error anywhere (deep in
+    the sub-critical regime, where the far keys carry the mass), the estimate
+    is redone exactly, dense up to ``2**22`` keys and streaming above (under a
+    JAX transformation, where the check cannot run, order statistics stays).
+    Without a gap law, auto is dense or streaming by the same size rule.
 
     Args:
         observable: a scalar function ``f(q, keys, beta)``, or a tuple of
@@ -154,9 +200,14 @@ def mc_estimate(
         beta: inverse temperature(s), finite and ``>= 0``.
         key: a ``jax.random.key``.
         num_contexts: number of independent contexts, ``>= 2``.
-        method: ``"auto"``, ``"dense"`` or ``"order-statistics"``.
+        method: ``"auto"``, ``"dense"``, ``"streaming"`` or ``"order-statistics"``.
         derivative: also return ``d mean / d beta`` and its standard error.
         head: ``K``, the number of exact smallest gaps for order statistics.
+        chunk: keys per chunk for streaming (memory per context ~ ``chunk * d``).
+        devices: where the contexts run: ``None`` (the default device),
+            ``"all"`` (``jax.devices()``: every device of every process after
+            ``jax.distributed.initialize``), a count, or a list of devices.
+            The result equals the one-device result.
         dtype: float dtype of the computation (default: JAX's default float).
 
     Returns:
@@ -175,6 +226,8 @@ def mc_estimate(
     n = check_int("n", n, minimum=2)
     num_contexts = check_int("num_contexts", num_contexts, minimum=2)
     head = check_int("head", head, minimum=2)
+    chunk = check_int("chunk", chunk, minimum=1)
+    mesh = context_mesh(devices)
     check_beta("beta", beta)
     check_key("key", key)
     check_choice("method", method, METHODS)
@@ -195,13 +248,28 @@ def mc_estimate(
     dtype = jnp.dtype(dtype or default_float())
     beta = jnp.asarray(beta, dtype)
     if kernel is None:
-        if method == "order-statistics":
-            raise ValueError("method='order-statistics' works for the built-in observables only")
-        sampler, per_context = _KeyContexts(law, n, dtype), _key_function(observable)
-    else:
-        sampler = ContextSampler.make(law, n, method, head, dtype)
-        per_context = _gap_function(kernel)
-    out = _estimate(per_context, sampler, key, beta, num_contexts, derivative)
+        if method in ("order-statistics", "streaming"):
+            raise ValueError(f"method={method!r} works for the built-in observables only; use method='dense'")
+        sampler = _KeyContexts(law, n, dtype)
+        return _estimate(_key_function(observable), sampler, key, beta, num_contexts, derivative, None, mesh)
+    sampler = ContextSampler.make(law, n, method, head, dtype, chunk)
+    truncation = _truncation_function(kernel) if sampler.method == "order-statistics" else None
+    out = _estimate(_gap_function(kernel), sampler, key, beta, num_contexts, derivative, truncation, mesh)
+    if method == "auto" and truncation is not None and _too_coarse(out):
+        sampler = ContextSampler.make(law, n, exact_method(n), head, dtype, chunk)
+        out = _estimate(_gap_function(kernel), sampler, key, beta, num_contexts, derivative, None, mesh)
     if observables is None:
         return out
     return tuple(jax.tree.map(lambda x, i=i: x[..., i], out) for i in range(len(observables)))
+
+
+AUTO_TOLERANCE = 0.1
+
+
+def _too_coarse(est: Estimate) -> bool:
+    """Whether order statistics' truncation error exceeds ``AUTO_TOLERANCE``
+    standard errors anywhere (``False`` when the values are traced)."""
+    bias, stderr = concrete(est.truncation_error), concrete(est.stderr)
+    if bias is None or stderr is None:
+        return False
+    return bool(np.any(bias > AUTO_TOLERANCE * stderr))

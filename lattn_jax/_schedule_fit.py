@@ -147,7 +147,7 @@ def fit_schedule(
 
 
 def _per_context_max_weight(sampler, row, beta):
-    return _max_weight(sampler.atoms(row, beta), beta)
+    return sampler.evaluate(row, _max_weight, beta)
 
 
 @eqx.filter_jit

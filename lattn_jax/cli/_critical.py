@@ -77,10 +77,25 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     crit.add_argument(
         "--method",
-        choices=["auto", "dense", "order-statistics"],
+        choices=["auto", "dense", "order-statistics", "streaming"],
         default="auto",
         help="how contexts are sampled (default: auto)",
     )
+    crit.add_argument(
+        "--devices",
+        type=_devices,
+        default=None,
+        metavar="all|N",
+        help="split the contexts over all devices or the first N (default: one device; 'all' with --coordinator)",
+    )
+    crit.add_argument(
+        "--coordinator",
+        metavar="HOST:PORT|auto",
+        help="join a multi-process run through jax.distributed (process 0's address; "
+        "'auto' detects SLURM, Open MPI or a TPU pod); only process 0 prints and writes files",
+    )
+    crit.add_argument("--num-processes", type=count, metavar="P", help="processes in the run (with --coordinator)")
+    crit.add_argument("--process-id", type=int, metavar="I", help="this process, 0..P-1 (with --coordinator)")
     crit.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     crit.add_argument("--x64", action="store_true", help="compute in float64")
     crit.add_argument("--json", type=writable, metavar="PATH", help="write results as JSON (updated after every point)")
@@ -103,6 +118,54 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return crit
 
 
+def _devices(text: str) -> str | int:
+    """``all`` or a device count >= 1."""
+    if text == "all":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'all' or a device count such as 4, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected 'all' or a device count >= 1, got {text!r}")
+    return value
+
+
+def _validate_distributed(args) -> None:
+    given = [args.num_processes is not None, args.process_id is not None]
+    if args.coordinator is None:
+        if any(given):
+            raise UsageError("--num-processes and --process-id need --coordinator HOST:PORT")
+        return
+    if args.coordinator == "auto":
+        if any(given):
+            raise UsageError("--coordinator auto detects --num-processes and --process-id; do not give them")
+        return
+    host, _, port = args.coordinator.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(f"--coordinator must be HOST:PORT (port 1..65535) or 'auto', got {args.coordinator!r}")
+    if not all(given):
+        raise UsageError("--coordinator HOST:PORT needs --num-processes P and --process-id I")
+    if args.num_processes < 1:
+        raise UsageError(f"--num-processes must be >= 1, got {args.num_processes}")
+    if not 0 <= args.process_id < args.num_processes:
+        raise UsageError(f"--process-id must be in [0, {args.num_processes - 1}], got {args.process_id}")
+
+
+def _setup_devices(args, jax):
+    """Join the distributed run if asked; the ``devices`` argument for the library.
+    Raises UsageError when more devices are asked for than exist."""
+    if args.coordinator == "auto":
+        jax.distributed.initialize()
+    elif args.coordinator is not None:
+        jax.distributed.initialize(args.coordinator, num_processes=args.num_processes, process_id=args.process_id)
+    devices = args.devices if args.devices is not None else ("all" if args.coordinator else None)
+    available = len(jax.devices())
+    if isinstance(devices, int) and devices > available:
+        raise UsageError(f"--devices {devices}: only {available} device(s) available")
+    return devices
+
+
 def _validate(args) -> None:
     for d in args.dim:
         if d < 2:
@@ -120,6 +183,7 @@ def _validate(args) -> None:
         raise UsageError("--contexts and --check-contexts must be >= 2")
     if args.resume and args.jsonl is None:
         raise UsageError("--resume needs --jsonl PATH, the log of the run to continue")
+    _validate_distributed(args)
     if args.plot is not None:
         try:
             import matplotlib  # noqa: F401
@@ -153,6 +217,15 @@ def run(args) -> int:
     """Run ``lattn critical``."""
     _validate(args)
     jax = setup_jax(args.x64)
+    devices = _setup_devices(args, jax)
+    say = print
+    if jax.process_index() != 0:  # every process computes the same results; process 0 reports them
+        args.json = args.plot = args.csv = args.jsonl = None
+        args.quiet = True
+
+        def say(*_, **__):
+            return None
+
     from .._critical import find_critical_beta
     from .._estimators import mc_estimate
     from .._observables import max_weight
@@ -171,6 +244,8 @@ def run(args) -> int:
         "x64": args.x64,
         "law": law_name(args.law),
         "finite_size": args.finite_size,
+        "devices": len(jax.devices()) if devices == "all" else (devices or 1),
+        "processes": jax.process_count(),
     }
     laws = {d: make_law(args.law, d) for d in args.dim}  # bad combinations fail before any work
     payload = {"schema_version": SCHEMA_VERSION, "config": config, "results": [], "fits": [], "finite_size_fits": []}
@@ -181,7 +256,7 @@ def run(args) -> int:
     finished = {(r["d"], r["n"]): {k: v for k, v in r.items() if k != "kind"} for r in log.done} if log else {}
     todo = sum((d, n) not in finished for d in args.dim for n in ns)
     if finished and not args.quiet:
-        print(f"resuming {args.jsonl}: {len(args.dim) * len(ns) - todo} points done, {todo} to run", file=sys.stderr)
+        say(f"resuming {args.jsonl}: {len(args.dim) * len(ns) - todo} points done, {todo} to run", file=sys.stderr)
     base = jax.random.key(args.seed)
     start = time.perf_counter()
     with progress(todo, args.quiet) as bar:
@@ -191,21 +266,21 @@ def run(args) -> int:
             uniform = args.law[0] == "uniform"
             theory_label = "2/(d-1)" if uniform else "2/alpha"
             where = f"d = {d}" if uniform else f"d = {d}, law {law_name(args.law)} (alpha = {law.local_exponent:g})"
-            print(
+            say(
                 f"\n{where}: beta* where E[max weight] = {args.level}"
                 if args.criterion == "max_weight"
                 else f"\n{where}: beta* at the peak of d2E[H]/dlog(beta)2"
             )
             header = ["n".rjust(9), "beta*".rjust(11), "± stderr".rjust(10), "rel".rjust(6)]
             header += ["E[max w] at beta*".rjust(19), "± stderr".rjust(8), "z".rjust(6), "iters".rjust(5)]
-            print(" ".join(header))
+            say(" ".join(header))
             rows = []
             for n in ns:
                 if (d, n) in finished:  # resumed from the --jsonl log
                     row = finished[(d, n)]
                     rows.append(row)
                     payload["results"].append(row)
-                    _print_row(row, resumed=True)
+                    _print_row(row, say, resumed=True)
                     continue
                 bar.start(f"d={d} n={n}")
                 k_search, k_check = jax.random.split(jax.random.fold_in(jax.random.fold_in(base, d), n % (2**31)))
@@ -217,8 +292,11 @@ def run(args) -> int:
                     num_contexts=args.contexts,
                     criterion=args.criterion,
                     method=args.method,
+                    devices=devices,
                 )
-                check = mc_estimate(max_weight, law, n, crit.beta, k_check, args.check_contexts, method=args.method)
+                check = mc_estimate(
+                    max_weight, law, n, crit.beta, k_check, args.check_contexts, method=args.method, devices=devices
+                )
                 beta, se = float(crit.beta), float(crit.stderr)
                 check_mean, check_se = float(check.mean), float(check.stderr)
                 # The search's own noise moves beta*, and so the check, by ~ slope * se(log beta*).
@@ -239,7 +317,7 @@ def run(args) -> int:
                 payload["results"].append(row)
                 if log:
                     log.append(row)
-                _print_row(row)
+                _print_row(row, say)
                 if args.json:
                     write_json(args.json, payload)
                 if args.csv:
@@ -248,7 +326,7 @@ def run(args) -> int:
             fit = _fit_record(d, rows, theory)
             if fit is not None:
                 payload["fits"].append(fit)
-                print(
+                say(
                     f"fit: beta* = {fit['prefactor']:.4g} n^p with p = {fit['exponent']:.4f} "
                     f"± {fit['exponent_stderr']:.4f}   theory {theory_label} = {theory:.4f}   "
                     f"(z = {fit['z']:+.2f}, chi2/dof = {fit['chi2']:.1f}/{fit['dof']})"
@@ -259,7 +337,7 @@ def run(args) -> int:
                     corrected["kappa"] = finite_size_coefficient(law, args.level)
                     corrected["theory_prefactor"] = critical_constant(law, args.level)
                     payload["finite_size_fits"].append(corrected)
-                    print(
+                    say(
                         f"finite-size fit: beta* = c n^p F(n), F exact "
                         f"(~ 1 {corrected['kappa']:+.3f} n^-{theory:.3g}): "
                         f"p = {corrected['exponent']:.4f} ± {corrected['exponent_stderr']:.4f}   "
@@ -271,23 +349,23 @@ def run(args) -> int:
             if args.csv:
                 write_csv(args.csv, CSV_COLUMNS, payload["results"])
     if not args.quiet:
-        print(f"\n{time.perf_counter() - start:.1f} s", file=sys.stderr)
+        say(f"\n{time.perf_counter() - start:.1f} s", file=sys.stderr)
     if args.plot:
         from .._plot import plot_critical
 
         plot_critical(payload, args.plot)
-        print(f"plot written to {args.plot}", file=sys.stderr)
+        say(f"plot written to {args.plot}", file=sys.stderr)
     for path in (args.json, args.csv, args.jsonl):
         if path:
-            print(f"results written to {path}", file=sys.stderr)
+            say(f"results written to {path}", file=sys.stderr)
     return 0
 
 
-def _print_row(row: dict, resumed: bool = False) -> None:
+def _print_row(row: dict, say=print, resumed: bool = False) -> None:
     beta, se = row["beta"], row["stderr"]
     z_text = f"{row['check_z']:6.2f}" if row["check_z"] is not None else f"{'':>6}"
     flag = ("" if row["converged"] else "  (not converged)") + ("  (resumed)" if resumed else "")
-    print(
+    say(
         f"{row['n']:>9} {beta:>11.5g} {se:>10.3g} {se / beta:>6.2%} {row['check_max_weight']:>19.4f} "
         f"{row['check_stderr']:>8.4f} {z_text} {row['iterations']:>5}{flag}",
         flush=True,

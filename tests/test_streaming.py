@@ -1,0 +1,174 @@
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from conftest import assert_z, rtol
+
+from lattn_jax import (
+    UniformSphere,
+    effective_size,
+    entropy,
+    find_critical_beta,
+    max_weight,
+    mc_estimate,
+    participation_ratio,
+    top_k_mass,
+)
+from lattn_jax._contexts import TAIL_NODES, ContextSampler, resolve_method
+from lattn_jax._observables import Atoms, atoms_kernel
+from lattn_jax._streaming import StreamingSampler
+
+OBSERVABLES = [entropy, max_weight, participation_ratio, effective_size, functools.partial(top_k_mass, k=3)]
+
+
+def _chunked_gaps(sampler: StreamingSampler, key) -> jax.Array:
+    """The context's gaps materialized: chunk j from fold_in(key, j), cut to n."""
+    chunks = [
+        sampler.law.sample_gaps(jax.random.fold_in(key, j), sampler.chunk, sampler.dtype)
+        for j in range(sampler.num_chunks)
+    ]
+    return jnp.concatenate(chunks)[: sampler.n]
+
+
+def test_streaming_equals_dense_on_the_same_gaps(key):
+    """Online accumulation over 8 chunks (the last one partial) = the dense
+    kernel on the materialized gaps, values and beta-derivatives (forward and
+    reverse mode), to round-off."""
+    dtype = jnp.dtype(jnp.float32)
+    sampler = StreamingSampler(UniformSphere(4), 1000, 128, dtype)
+    gaps = _chunked_gaps(sampler, key)
+    kernels = [atoms_kernel(observable) for observable in OBSERVABLES]
+
+    def dense(b):
+        return jnp.stack([kernel(Atoms(gaps), b) for kernel in kernels])
+
+    def streamed(b):
+        return jnp.stack([sampler.evaluate(key, kernel, b) for kernel in kernels])
+
+    @jax.jit
+    @jax.vmap
+    def compare(b):
+        want = jax.jvp(dense, (b,), (jnp.ones_like(b),))
+        got = jax.jvp(streamed, (b,), (jnp.ones_like(b),))
+        return want, got, jax.grad(lambda b_: sampler.evaluate(key, kernels[0], b_))(b)
+
+    (want, dwant), (got, dgot), grad = compare(jnp.array([0.5, 5.0, 100.0, 3000.0], dtype))
+    tol = 10 * rtol(dtype)
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol * 1e-3)
+    np.testing.assert_allclose(dgot, dwant, rtol=tol, atol=tol * 1e-3)
+    np.testing.assert_allclose(grad, dwant[:, 0], rtol=tol, atol=tol * 1e-3)  # reverse mode, entropy
+
+
+def test_streaming_estimate_agrees_with_dense(key):
+    """Independent contexts, all built-in observables: agreement within Monte Carlo error."""
+    law = UniformSphere(3)
+    betas = jnp.array([30.0, 600.0, 8000.0])  # beta* ~ 0.4 n = 800
+    k1, k2 = jax.random.split(key)
+    for observable in [entropy, functools.partial(top_k_mass, k=3)]:
+        dense = mc_estimate(observable, law, 2000, betas, k1, 256, method="dense")
+        stream = mc_estimate(observable, law, 2000, betas, k2, 256, method="streaming", chunk=700)
+        assert stream.truncation_error is None
+        for i in range(3):
+            assert_z(stream.mean[i], dense.mean[i], np.hypot(stream.stderr[i], dense.stderr[i]))
+
+
+def test_critical_search_streams(key):
+    """The critical search on streamed contexts finds the same root as on the
+    dense gaps of other contexts within Monte Carlo error."""
+    law = UniformSphere(3)
+    k1, k2 = jax.random.split(key)
+    stream = find_critical_beta(law, 2000, k1, num_contexts=256, method="streaming", chunk=700)
+    dense = find_critical_beta(law, 2000, k2, num_contexts=256, method="dense")
+    assert bool(stream.converged)
+    assert_z(stream.beta, dense.beta, np.hypot(stream.stderr, dense.stderr))
+
+
+def test_large_context_with_small_chunks(key):
+    """Many chunks and a ragged last chunk (memory O(chunk)): max weight equals
+    the exact value on the materialized gaps."""
+    n, chunk = 100_001, 2**12
+    sampler = StreamingSampler(UniformSphere(3), n, chunk, jnp.dtype(jnp.float32))
+    gaps = _chunked_gaps(sampler, key)
+    beta = jnp.asarray(0.4 * n, jnp.float32)
+    want = atoms_kernel(max_weight)(Atoms(gaps), beta)
+    got = sampler.evaluate(key, atoms_kernel(max_weight), beta)
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+@pytest.mark.slow
+def test_order_statistics_agree_with_streaming_at_1e7(key):
+    """n = 1e7, d = 3, at the order-statistics beta*: E[max weight] from order
+    statistics and from streaming all 1e7 keys agree within Monte Carlo error
+    plus the reported truncation error (which is zero at the critical scale)."""
+    law = UniformSphere(3)
+    n = 10**7
+    k1, k2, k3 = jax.random.split(key, 3)
+    crit = find_critical_beta(law, n, k1, num_contexts=512, method="order-statistics")
+    fast = mc_estimate(max_weight, law, n, crit.beta, k2, 512, method="order-statistics")
+    exact = mc_estimate(max_weight, law, n, crit.beta, k3, 8, method="streaming", chunk=2**20)
+    assert float(fast.truncation_error) < 1e-6
+    spread = np.hypot(fast.stderr, exact.stderr)
+    assert abs(float(fast.mean - exact.mean)) < 4 * spread + float(fast.truncation_error)
+
+
+def test_truncation_error_of_max_weight_has_closed_form(key, x64):
+    """For the max weight 1/Z the Poisson second-order term is Var(T) / Z^3 with
+    Var(T) = sum_j c_j e^{-2 beta (g_j - g_1)} over the tail atoms."""
+    law = UniformSphere(8)
+    sampler = ContextSampler.make(law, 20_000, "order-statistics", head=256)
+    rows = jax.vmap(sampler.sample)(jax.random.split(key, 8))
+    kernel = atoms_kernel(max_weight)
+
+    @jax.jit
+    @functools.partial(jax.vmap, in_axes=(0, None))
+    def both(row, beta):
+        atoms = sampler.atoms(row, beta)
+        z = -beta * (atoms.gaps - atoms.gaps[0])
+        total = jnp.sum(jnp.exp(z + atoms.log_counts))
+        tail = slice(sampler.head, sampler.head + TAIL_NODES)
+        var_t = jnp.sum(jnp.exp(2 * z[tail] + atoms.log_counts[tail]))
+        return sampler.truncation_error(row, kernel, beta), var_t / total**3
+
+    for beta in [10.0, 30.0, 100.0]:
+        got, want = both(rows, jnp.asarray(beta))
+        assert float(jnp.min(want)) > 1e-30  # not vacuous
+        np.testing.assert_allclose(got, want, rtol=1e-9)
+
+
+def test_auto_falls_back_to_exact_deep_in_the_subcritical_regime(key):
+    """d = 8, n = 2e4, beta = 0.03 beta*: order statistics' truncation error on
+    E[H] exceeds a tenth of the standard error, so auto redoes it densely; at
+    beta* it keeps order statistics."""
+    law = UniformSphere(8)
+    n = 20_000
+    deep = 0.03 * 3.3 * n ** (2 / 7)
+    fast = mc_estimate(entropy, law, n, deep, key, 128, method="order-statistics")
+    assert float(fast.truncation_error) > 0.1 * float(fast.stderr)
+    auto = mc_estimate(entropy, law, n, deep, key, 128)
+    dense = mc_estimate(entropy, law, n, deep, key, 128, method="dense")
+    assert auto.truncation_error is None
+    np.testing.assert_array_equal(auto.mean, dense.mean)
+    at_critical = mc_estimate(entropy, law, n, 30 * deep, key, 128)
+    assert at_critical.truncation_error is not None
+    assert float(at_critical.truncation_error) < 0.1 * float(at_critical.stderr)
+
+
+def test_auto_method_choice():
+    assert resolve_method(UniformSphere(3), "auto", 10**12) == "order-statistics"
+    assert resolve_method(UniformSphere(12), "auto", 10**5) == "dense"
+    assert resolve_method(UniformSphere(12), "auto", 10**7) == "streaming"
+    assert resolve_method(UniformSphere(3), "streaming", 10) == "streaming"
+
+
+def test_streaming_bad_input(key):
+    def user(q, keys, beta):
+        return jnp.max(jax.nn.softmax(beta * keys @ q))
+
+    with pytest.raises(ValueError, match="built-in observables only"):
+        mc_estimate(user, UniformSphere(3), 100, 1.0, key, 4, method="streaming")
+    with pytest.raises(ValueError, match=r"k must be an integer in \[1, 10\]"):
+        mc_estimate(functools.partial(top_k_mass, k=11), UniformSphere(3), 10, 1.0, key, 4, method="streaming")
+    with pytest.raises(ValueError, match="chunk must be an integer >= 1"):
+        mc_estimate(max_weight, UniformSphere(3), 100, 1.0, key, 4, method="streaming", chunk=0)
