@@ -17,7 +17,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from ._laws import AbstractLaw, default_float
-from ._validation import check_int
+from ._validation import check_bool, check_dtype, check_int, check_key
 
 _LAGUERRE_NODES = 96
 
@@ -56,6 +56,8 @@ def load_keys(path: str | Path) -> np.ndarray:
         >>> load_keys(path).shape
         (3, 3)
     """
+    if not isinstance(path, str | Path):
+        raise TypeError(f"path must be a str or pathlib.Path to a .npy file, got {type(path).__name__}")
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"keys file {str(path)!r} does not exist")
@@ -153,7 +155,10 @@ class EmpiricalKeys(AbstractLaw):
     def query(self, dtype=None) -> Float[Array, " d"]:
         return self.q.astype(dtype or default_float())
 
-    def _indices(self, key: PRNGKeyArray, n: int) -> Array:
+    def _indices(self, key: PRNGKeyArray, n: int, dtype) -> Array:
+        check_key("key", key)
+        n = check_int("n", n, minimum=1)
+        check_dtype("dtype", dtype)
         if self.replace:
             return jax.random.randint(key, (n,), 0, self.size)
         if n > self.size:
@@ -161,10 +166,10 @@ class EmpiricalKeys(AbstractLaw):
         return jax.random.choice(key, self.size, (n,), replace=False)
 
     def sample(self, key: PRNGKeyArray, n: int, dtype=None) -> Float[Array, "n d"]:
-        return self.keys[self._indices(key, n)].astype(dtype or default_float())
+        return self.keys[self._indices(key, n, dtype)].astype(dtype or default_float())
 
     def sample_gaps(self, key: PRNGKeyArray, n: int, dtype=None) -> Float[Array, " n"]:
-        return self.gaps[self._indices(key, n)].astype(dtype or default_float())
+        return self.gaps[self._indices(key, n, dtype)].astype(dtype or default_float())
 
 
 class LocalExponent(eqx.Module):
@@ -177,6 +182,11 @@ class LocalExponent(eqx.Module):
         radius: distance ``|k - q|`` of the ``(k+1)``-th nearest key: the scale
             below which the estimate holds.
         curvature: whether the sphere's curvature was modelled.
+
+    Example:
+        >>> est = LocalExponent(alpha=4.0, stderr=0.1, k=100, radius=0.2, curvature=True)
+        >>> est.critical_exponent, round(est.critical_exponent_stderr, 4)  # 2 / alpha, 2 stderr / alpha^2
+        (0.5, 0.0125)
     """
 
     alpha: float
@@ -262,6 +272,7 @@ def estimate_local_exponent(
         >>> bool(abs(est.alpha - 3.0) < 4 * est.stderr), round(est.stderr, 2)
         (True, 0.07)
     """
+    curvature = check_bool("curvature", curvature)
     if isinstance(keys, EmpiricalKeys):
         query = keys.q if query is None else query
         keys = keys.keys

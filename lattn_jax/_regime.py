@@ -15,7 +15,7 @@ from ._estimators import mc_estimate
 from ._laws import AbstractLaw
 from ._observables import entropy, max_weight
 from ._schedules import AbstractSchedule
-from ._validation import check_choice, check_int, check_key
+from ._validation import check_array, check_choice, check_int, check_key, check_law, check_real
 
 REGIMES = ("sub-critical", "critical", "super-critical")
 DEFAULT_BAND = 2.0
@@ -37,6 +37,14 @@ class RegimeMap(eqx.Module):
         regime: ``-1`` sub-critical, ``0`` critical, ``+1`` super-critical
             (see :func:`regime_map` for the thresholds).
         band: the factor that defines the critical band.
+
+    Example:
+        >>> import jax
+        >>> import lattn_jax as lj
+        >>> m = lj.regime_map(lj.UniformSphere(3), lj.Constant(1e6), [100], jax.random.key(0), num_contexts=64,
+        ...                   critical=lj.PowerLaw(1.0, 1.0))  # beta* given as a curve: no search
+        >>> m.labels, round(float(m.ratio[0])), round(float(m.max_weight[0]), 2)
+        (['super-critical'], 10000, 1.0)
     """
 
     ns: Float[Array, " m"]
@@ -69,6 +77,15 @@ def classify(ratio, band: float = DEFAULT_BAND) -> Array:
     return jnp.where(ratio < 1.0 / band, -1, jnp.where(ratio > band, 1, 0))
 
 
+def _context_sizes(ns) -> list[int]:
+    if isinstance(ns, str) or not isinstance(ns, Sequence | np.ndarray):
+        raise TypeError(f"ns must be a sequence of context sizes >= 2, got {type(ns).__name__}")
+    ns = [check_int("ns[i]", n, minimum=2) for n in ns]
+    if not ns:
+        raise ValueError("ns must hold at least one context size >= 2")
+    return ns
+
+
 def critical_betas(
     law: AbstractLaw,
     ns: Sequence[int],
@@ -81,7 +98,18 @@ def critical_betas(
 ) -> tuple[Array, Array]:
     """``beta*(n)`` (``E[max weight] = 1/2``) and its standard error for each ``n``,
     by :func:`find_critical_beta` on independent contexts per ``n``
-    (``jax.random.fold_in(key, i)``)."""
+    (``jax.random.fold_in(key, i)``).
+
+    Example:
+        >>> import jax
+        >>> import lattn_jax as lj
+        >>> betas, stderrs = lj.critical_betas(lj.UniformSphere(3), [100, 1000], jax.random.key(0), num_contexts=256)
+        >>> betas.shape, bool(betas[1] > betas[0])  # beta* grows like n^{2/(d-1)} = n
+        ((2,), True)
+    """
+    ns = _context_sizes(ns)
+    check_key("key", key)
+    check_law("law", law)
     betas, stderrs = [], []
     for i, n in enumerate(ns):
         crit = find_critical_beta(
@@ -144,20 +172,17 @@ def regime_map(
         >>> [m.labels for m in maps]
         [['sub-critical', 'sub-critical'], ['super-critical', 'super-critical']]
     """
-    ns = [check_int("ns", n, minimum=2) for n in ns]
-    if not ns:
-        raise ValueError("ns must hold at least one context size")
+    ns = _context_sizes(ns)
     num_contexts = check_int("num_contexts", num_contexts, minimum=2)
     check_key("key", key)
     check_choice("method", method, METHODS)
-    if not isinstance(law, AbstractLaw):
-        raise TypeError(f"law must be a context law such as UniformSphere(d), got {type(law).__name__}")
+    check_law("law", law)
     single = isinstance(schedule, AbstractSchedule)
-    schedules = [schedule] if single else list(schedule)
+    schedules = [schedule] if single else list(schedule) if isinstance(schedule, Sequence) else None
     if not schedules or not all(isinstance(sch, AbstractSchedule) for sch in schedules):
         raise TypeError(f"schedule must be a schedule such as QwenLogN() or a list of them, got {schedule!r}")
-    if isinstance(band, bool) or not isinstance(band, int | float) or not band > 1:
-        raise ValueError(f"band must be a number > 1, got {band!r}")
+    if check_real("band", band) <= 1:
+        raise ValueError(f"band must be a finite number > 1, got {band!r}")
     k_crit, k_est = jax.random.split(key)
     if critical is None:
         beta_star, beta_star_se = critical_betas(
@@ -167,9 +192,15 @@ def regime_map(
         beta_star = jnp.stack([jnp.asarray(critical(float(n))) for n in ns])
         beta_star_se = jnp.zeros_like(beta_star)
     else:
-        beta_star, beta_star_se = (jnp.asarray(a) for a in critical)
+        shape = f" of shape ({len(ns)},), one value per n"
+        if not isinstance(critical, tuple | list) or len(critical) != 2:
+            raise TypeError(f"critical must be a schedule, a pair of arrays (beta_star, stderr){shape}, or None")
+        beta_star = check_array("critical[0] (beta_star)", critical[0], ndim=1, shape=shape)
+        beta_star_se = check_array("critical[1] (stderr)", critical[1], ndim=1, shape=shape)
         if beta_star.shape != (len(ns),) or beta_star_se.shape != (len(ns),):
-            raise ValueError(f"critical must be two arrays of shape ({len(ns)},), one value per n")
+            raise ValueError(f"critical must be two arrays{shape}")
+        if not (np.all(np.asarray(beta_star) > 0) and np.all(np.asarray(beta_star_se) >= 0)):
+            raise ValueError("critical must hold beta_star > 0 and stderr >= 0")
     # One pass per n for all schedules: their betas share the contexts (and the compilation).
     beta = jnp.stack([jnp.stack([jnp.asarray(sch(float(n))) for n in ns]) for sch in schedules])
     rows = {"mw": [], "mw_se": [], "h": [], "h_se": []}

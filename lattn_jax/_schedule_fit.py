@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from jaxtyping import Array, Float, PRNGKeyArray
 
@@ -15,7 +16,7 @@ from ._contexts import METHODS, ContextSampler
 from ._laws import AbstractLaw
 from ._observables import _max_weight
 from ._schedules import PowerLaw
-from ._validation import check_choice, check_int, check_key, check_open_unit
+from ._validation import check_choice, check_dtype, check_int, check_key, check_law, check_open_unit
 
 DEFAULT_FIT_HEAD = 256
 
@@ -31,6 +32,13 @@ class ScheduleFit(eqx.Module):
             fitting contexts.
         max_weight_stderr: its standard error per ``n``.
         ns: the context sizes.
+
+    Example:
+        >>> import jax
+        >>> import lattn_jax as lj
+        >>> fit = lj.fit_schedule(lj.UniformSphere(3), [100, 1000], jax.random.key(0), steps=5, num_contexts=16)
+        >>> fit.loss_history.shape, fit.max_weight.shape, [int(n) for n in fit.ns]
+        ((5,), (2,), [100, 1000])
     """
 
     schedule: PowerLaw
@@ -125,7 +133,9 @@ def fit_schedule(
         >>> round(float(fit.schedule.exponent), 1)  # 2 / (d - 1) = 1
         1.0
     """
-    ns = [check_int("ns", n, minimum=2) for n in ns]
+    if isinstance(ns, str) or not isinstance(ns, Sequence | np.ndarray):
+        raise TypeError(f"ns must be a sequence of context sizes >= 2, got {type(ns).__name__}")
+    ns = [check_int("ns[i]", n, minimum=2) for n in ns]
     if len(set(ns)) < 2:
         raise ValueError(f"ns must hold at least two distinct context sizes, got {ns}")
     check_key("key", key)
@@ -136,8 +146,10 @@ def fit_schedule(
     num_contexts = check_int("num_contexts", num_contexts, minimum=2)
     head = check_int("head", head, minimum=2)
     check_choice("method", method, METHODS)
-    if not isinstance(law, AbstractLaw):
-        raise TypeError(f"law must be a context law such as UniformSphere(d), got {type(law).__name__}")
+    check_law("law", law)
+    check_dtype("dtype", dtype)
+    if optimizer is not None and not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
+        raise TypeError(f"optimizer must be an optax optimizer such as optax.adam(0.1), got {type(optimizer).__name__}")
     if init is not None and not isinstance(init, PowerLaw):
         raise TypeError(f"init must be a PowerLaw, got {type(init).__name__}")
     optimizer = cosine_adam(0.1, steps) if optimizer is None else optimizer

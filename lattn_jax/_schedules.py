@@ -15,6 +15,7 @@ context size, a query at position ``p`` sees ``n = p + 1`` keys (causal
 attention), and that is how ``n`` is converted.
 """
 
+import abc
 import math
 
 import equinox as eqx
@@ -22,11 +23,17 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from ._validation import concrete
+from ._validation import check_sizes, concrete
 
 
 def _log(x: ArrayLike) -> Array:
-    return jnp.log(jnp.asarray(x, jnp.result_type(float)))
+    return jnp.log(_sizes(x))
+
+
+def _sizes(n: ArrayLike) -> Array:
+    """Context sizes ``n >= 1`` (checked when concrete) as a float array."""
+    check_sizes("n", n)
+    return jnp.asarray(n, jnp.result_type(float))
 
 
 def _param(value):
@@ -48,9 +55,33 @@ def _check_positive(name: str, value) -> None:
         raise ValueError(f"{name} must be finite and > 0, got {value}")
 
 
-class AbstractSchedule(eqx.Module):
-    """``beta = schedule(n)``: an inverse temperature for each context size ``n``."""
+def _check_finite(name: str, value) -> None:
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be a finite real number, got {value!r}")
+    value = concrete(value)
+    if value is None or value.ndim != 0:
+        return  # traced (inside jit/grad) or a batch of parameters
+    if not np.issubdtype(value.dtype, np.number) or np.iscomplexobj(value):
+        raise TypeError(f"{name} must be a finite real number, got dtype {value.dtype}")
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be a finite real number, got {value}")
 
+
+class AbstractSchedule(eqx.Module):
+    """``beta = schedule(n)``: an inverse temperature for each context size ``n``.
+
+    Subclasses implement ``__call__``; ``n`` may be an array (``>= 1``).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> class Sqrt(AbstractSchedule):
+        ...     def __call__(self, n):
+        ...         return jnp.sqrt(jnp.asarray(n, float))
+        >>> [round(float(b), 4) for b in Sqrt()(jnp.array([4.0, 100.0]))]
+        [2.0, 10.0]
+    """
+
+    @abc.abstractmethod
     def __call__(self, n: ArrayLike) -> Float[Array, "*n"]:
         raise NotImplementedError
 
@@ -73,6 +104,9 @@ class PowerLaw(AbstractSchedule):
         if log_prefactor is None:
             _check_positive("prefactor", prefactor)
             log_prefactor = jnp.log(jnp.asarray(prefactor, jnp.result_type(float)))
+        else:
+            _check_finite("log_prefactor", log_prefactor)
+        _check_finite("exponent", exponent)
         self.log_prefactor = _param(log_prefactor)
         self.exponent = _param(exponent)
 
@@ -132,7 +166,7 @@ class QwenLogN(AbstractSchedule):
 
 def _scale(n: ArrayLike, train_length: float, scale: float | None) -> Array:
     """``s = L'/L`` (static, when ``scale`` is given) or ``n / L`` (dynamic), at least 1."""
-    n = jnp.asarray(n, jnp.result_type(float))
+    n = _sizes(n)
     s = n / train_length if scale is None else jnp.full_like(n, scale)
     return jnp.maximum(s, 1.0)
 
@@ -255,7 +289,7 @@ class Llama4(AbstractSchedule):
         _check_positive("floor_scale", self.floor_scale)
 
     def __call__(self, n: ArrayLike) -> Float[Array, "*n"]:
-        p = jnp.asarray(n, jnp.result_type(float)) - 1.0
+        p = _sizes(n) - 1.0
         return self.base * (1.0 + self.attn_scale * jnp.log1p(jnp.floor((p + 1.0) / self.floor_scale)))
 
 
@@ -289,6 +323,7 @@ def schedule_from_name(spec: str, base: float = 1.0) -> AbstractSchedule:
     """
     if not isinstance(spec, str):
         raise TypeError(f"schedule must be a name such as 'qwen', got {type(spec).__name__}")
+    _check_positive("base", base)
     name, _, text = spec.strip().partition(":")
     name = name.lower()
     if name == "qwen":

@@ -34,7 +34,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from ._laws import AbstractLaw, UniformSphere, default_float
-from ._validation import check_int
+from ._validation import check_beta, check_in_range, check_int, check_key, check_sizes
 
 
 def simplex_self_weight(n: ArrayLike, beta: ArrayLike, rho: ArrayLike) -> Float[Array, "*batch"]:
@@ -46,6 +46,9 @@ def simplex_self_weight(n: ArrayLike, beta: ArrayLike, rho: ArrayLike) -> Float[
         >>> round(float(simplex_self_weight(1e4, 2.0 * math.log(1e4), 0.5)), 4)  # gamma = gamma_c
         0.5
     """
+    check_sizes("n", n)
+    check_beta("beta", beta)
+    check_in_range("rho", rho, -1.0, 1.0)
     n = jnp.asarray(n, jnp.result_type(float))
     return jax.nn.sigmoid(beta * (1.0 - rho) - jnp.log(n - 1.0))
 
@@ -89,12 +92,16 @@ class Simplex(AbstractLaw):
         return jnp.zeros((self.d,), dtype).at[0].set(self.rho**0.5).at[1].set((1.0 - self.rho) ** 0.5)
 
     def sample(self, key: PRNGKeyArray, n: int, dtype=None) -> Float[Array, "n d"]:
+        check_key("key", key)
+        n = check_int("n", n, minimum=2)  # the query itself and at least one other token
         dtype = dtype or default_float()
         z = UniformSphere(self.d - 1).sample(key, n - 1, dtype)
         others = jnp.concatenate([jnp.full((n - 1, 1), self.rho**0.5, dtype), (1.0 - self.rho) ** 0.5 * z], axis=1)
         return jnp.concatenate([self.query(dtype)[None], others], axis=0)
 
     def sample_gaps(self, key: PRNGKeyArray, n: int, dtype=None) -> Float[Array, " n"]:
+        check_key("key", key)
+        n = check_int("n", n, minimum=2)  # the query itself and at least one other token
         dtype = dtype or default_float()
         others = (1.0 - self.rho) * UniformSphere(self.d - 1).sample_gaps(key, n - 1, dtype)
         return jnp.concatenate([jnp.zeros((1,), dtype), others])

@@ -138,3 +138,14 @@ def check_in_range(name: str, x, lo: float, hi: float) -> None:
         raise TypeError(f"{name} must be real numbers in [{lo}, {hi}], got dtype {value.dtype}")
     if np.any(np.isnan(value)) or np.any(value < lo) or np.any(value > hi):
         raise ValueError(f"{name} must be in [{lo}, {hi}], got {value}")
+
+
+def check_sizes(name: str, n, *, minimum: float = 1.0) -> None:
+    """Context sizes (a real scalar or array, elementwise when concrete): finite and ``>= minimum``."""
+    value = concrete(n)
+    if value is None:
+        return
+    if value.dtype == object or not np.issubdtype(value.dtype, np.number) or np.iscomplexobj(value):
+        raise TypeError(f"{name} must be real numbers >= {minimum:g}, got dtype {value.dtype}")
+    if not np.all(np.isfinite(value)) or np.any(value < minimum):
+        raise ValueError(f"{name} must be finite and >= {minimum:g}, got {value}")

@@ -116,8 +116,8 @@ def run(args) -> int:
     """Run ``lattn regime``."""
     if args.contexts < 2:
         raise UsageError(f"--contexts must be >= 2, got {args.contexts}")
-    if not args.band > 1:
-        raise UsageError(f"--band must be > 1, got {args.band}")
+    if not (math.isfinite(args.band) and args.band > 1):
+        raise UsageError(f"--band must be > 1 and finite, got {args.band}")
     if args.base is not None and not (math.isfinite(args.base) and args.base > 0):
         raise UsageError(f"--base must be finite and > 0, got {args.base}")
     if args.plot is not None:
