@@ -57,7 +57,7 @@ def load_keys(path: str | Path) -> np.ndarray:
         (3, 3)
     """
     if not isinstance(path, str | Path):
-        raise TypeError(f"path must be a str or pathlib.Path to a .npy file, got {type(path).__name__}")
+        raise TypeError(f"path must be a str or pathlib.Path such as 'keys.npy', got {type(path).__name__}")
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"keys file {str(path)!r} does not exist")

@@ -151,7 +151,7 @@ def fit_schedule(
     if optimizer is not None and not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
         raise TypeError(f"optimizer must be an optax optimizer such as optax.adam(0.1), got {type(optimizer).__name__}")
     if init is not None and not isinstance(init, PowerLaw):
-        raise TypeError(f"init must be a PowerLaw, got {type(init).__name__}")
+        raise TypeError(f"init must be a PowerLaw such as PowerLaw(1.0, 0.5), got {type(init).__name__}")
     optimizer = cosine_adam(0.1, steps) if optimizer is None else optimizer
     samplers = [ContextSampler.make(law, n, method, head, dtype) for n in ns]
     init_params = None if init is None else (init.log_prefactor, init.exponent)

@@ -45,12 +45,12 @@ def _param(value):
 
 def _check_positive(name: str, value) -> None:
     if isinstance(value, bool):
-        raise TypeError(f"{name} must be a number, got {value!r}")
+        raise TypeError(f"{name} must be a finite number > 0, got {value!r}")
     value = concrete(value)
     if value is None or value.ndim != 0:
         return  # traced (inside jit/grad) or a batch of parameters
     if not np.issubdtype(value.dtype, np.number):
-        raise TypeError(f"{name} must be a number, got dtype {value.dtype}")
+        raise TypeError(f"{name} must be a finite number > 0, got dtype {value.dtype}")
     if not (np.isfinite(value) and value > 0):
         raise ValueError(f"{name} must be finite and > 0, got {value}")
 
@@ -300,7 +300,9 @@ def _numbers(name: str, text: str, count: tuple[int, ...]) -> list[float]:
     try:
         values = [float(v) for v in text.split(",")] if text else []
     except ValueError:
-        raise ValueError(f"schedule {name!r}: expected comma-separated numbers after ':', got {text!r}") from None
+        raise ValueError(
+            f"schedule {name!r}: expected finite comma-separated numbers after ':', got {text!r}"
+        ) from None
     if len(values) not in count or not all(math.isfinite(v) for v in values):
         allowed = " or ".join(str(c) for c in count)
         raise ValueError(f"schedule {name!r}: expected {allowed} finite number(s) after ':', got {text!r}")
