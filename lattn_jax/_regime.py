@@ -41,10 +41,14 @@ class RegimeMap(eqx.Module):
     Example:
         >>> import jax
         >>> import lattn_jax as lj
-        >>> m = lj.regime_map(lj.UniformSphere(3), lj.Constant(1e6), [100], jax.random.key(0), num_contexts=64,
-        ...                   critical=lj.PowerLaw(1.0, 1.0))  # beta* given as a curve: no search
-        >>> m.labels, round(float(m.ratio[0])), round(float(m.max_weight[0]), 2)
-        (['super-critical'], 10000, 1.0)
+        >>> import jax.numpy as jnp
+        >>> ratio = jnp.array([0.1, 1.0, 5.0])  # usually from regime_map; built by hand here
+        >>> ones = jnp.ones(3)
+        >>> m = RegimeMap(ns=jnp.array([1e2, 1e3, 1e4]), beta=ratio * 10.0, beta_star=10.0 * ones,
+        ...               beta_star_stderr=0 * ones, ratio=ratio, max_weight=ones, max_weight_stderr=0 * ones,
+        ...               entropy=ones, entropy_stderr=0 * ones, regime=classify(ratio), band=2.0)
+        >>> m.labels
+        ['sub-critical', 'critical', 'super-critical']
     """
 
     ns: Float[Array, " m"]
@@ -103,7 +107,7 @@ def critical_betas(
     Example:
         >>> import jax
         >>> import lattn_jax as lj
-        >>> betas, stderrs = lj.critical_betas(lj.UniformSphere(3), [100, 1000], jax.random.key(0), num_contexts=256)
+        >>> betas, stderrs = lj.critical_betas(lj.UniformSphere(3), [100, 1000], jax.random.key(0), num_contexts=64)
         >>> betas.shape, bool(betas[1] > betas[0])  # beta* grows like n^{2/(d-1)} = n
         ((2,), True)
     """

@@ -34,11 +34,13 @@ class ScheduleFit(eqx.Module):
         ns: the context sizes.
 
     Example:
-        >>> import jax
+        >>> import jax.numpy as jnp
         >>> import lattn_jax as lj
-        >>> fit = lj.fit_schedule(lj.UniformSphere(3), [100, 1000], jax.random.key(0), steps=5, num_contexts=16)
-        >>> fit.loss_history.shape, fit.max_weight.shape, [int(n) for n in fit.ns]
-        ((5,), (2,), [100, 1000])
+        >>> fit = ScheduleFit(  # usually from fit_schedule; built by hand here
+        ...     schedule=lj.PowerLaw(2.0, 1.0), loss_history=jnp.array([1.0, 0.1]), loss=jnp.array(0.01),
+        ...     max_weight=jnp.array([0.5, 0.5]), max_weight_stderr=jnp.array([0.01, 0.01]), ns=jnp.array([1e2, 1e3]))
+        >>> [round(float(b), 1) for b in fit.schedule(fit.ns)]  # beta(n) = 2 n
+        [200.0, 2000.0]
     """
 
     schedule: PowerLaw
@@ -135,7 +137,7 @@ def fit_schedule(
     """
     if isinstance(ns, str) or not isinstance(ns, Sequence | np.ndarray):
         raise TypeError(f"ns must be a sequence of context sizes >= 2, got {type(ns).__name__}")
-    ns = [check_int("ns[i]", n, minimum=2) for n in ns]
+    ns = [check_int("ns", n, minimum=2) for n in ns]
     if len(set(ns)) < 2:
         raise ValueError(f"ns must hold at least two distinct context sizes, got {ns}")
     check_key("key", key)

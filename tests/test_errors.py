@@ -779,6 +779,66 @@ def test_cli_bad_input_exits_2_with_one_line(args, message, capsys):
     assert message in lines[0]
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--n", "abc"],
+        ["--n", "1e4:1e3"],
+        ["--n", "1:100"],
+        ["--n", "1e2:1e4:1"],
+        ["--n", "1e2:1e3:4:5"],
+        ["--dim", "1"],
+        ["--dim", "2.5"],
+        ["--contexts", "1"],
+        ["--contexts", "nan"],
+        ["--simplex", "nan"],
+        ["--simplex", "1"],
+        ["--simplex", "0.5", "--dim", "2"],
+        ["--simplex", "0.5", "--keys", "k.npy"],
+        ["--keys", "/nonexistent/keys.npy"],
+        ["--query", "q.npy"],
+        ["--method", "exact"],
+        ["--seed", "1.5"],
+        ["--json", "/nonexistent/out.json"],
+        ["--bogus"],
+    ],
+)
+@pytest.mark.parametrize("command", ["regime", "fit-schedule"])
+def test_cli_regime_and_fit_schedule_bad_flags_exit_2(command, args, capsys):
+    assert main([command, *args]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("lattn: error:"), lines
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["regime", "--band", "inf"], "--band must be > 1"),
+        (["regime", "--band", "nan"], "--band must be > 1"),
+        (["regime", "--band", "1"], "--band must be > 1"),
+        (["regime", "--base", "nan"], "--base must be finite and > 0"),
+        (["regime", "--base", "inf"], "--base must be finite and > 0"),
+        (["regime", "--base", "0"], "--base must be finite and > 0"),
+        (["regime", "--schedule", "power:1"], "schedule 'power'"),
+        (["regime", "--schedule", "qwen", "rope"], "known: qwen, yarn, longrope, ssmax, llama4, constant, power"),
+        (["regime", "--schedule", "qwen:1"], "train_length must be > 1"),
+        (["regime", "--plot", "/"], "cannot write"),
+        (["fit-schedule", "--level", "nan"], "--level must be in (0, 1)"),
+        (["fit-schedule", "--level", "1"], "--level must be in (0, 1)"),
+        (["fit-schedule", "--level", "0.05", "--n", "10,100"], "--level must exceed 1/n"),
+        (["fit-schedule", "--lr", "nan"], "--lr must be finite and > 0"),
+        (["fit-schedule", "--lr", "-0.1"], "--lr must be finite and > 0"),
+        (["fit-schedule", "--steps", "0"], "--steps must be >= 1"),
+        (["fit-schedule", "--n", "100,100"], "at least two context sizes"),
+    ],
+)
+def test_cli_regime_and_fit_schedule_bad_values(args, message, capsys):
+    assert main(args) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("lattn: error:"), lines
+    assert message in lines[0], lines[0]
+
+
 def test_cli_unwritable_existing_folder_for_figures(tmp_path, capsys):
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o500)
