@@ -82,7 +82,7 @@ def classify(ratio, band: float = DEFAULT_BAND) -> Array:
 
 
 def _context_sizes(ns) -> list[int]:
-    if isinstance(ns, str) or not isinstance(ns, Sequence | np.ndarray):
+    if isinstance(ns, str) or not hasattr(ns, "__iter__"):
         raise TypeError(f"ns must be a sequence of context sizes >= 2, got {type(ns).__name__}")
     ns = [check_int("ns[i]", n, minimum=2) for n in ns]
     if not ns:

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 from jaxtyping import Array, Float, PRNGKeyArray
 
@@ -135,7 +134,7 @@ def fit_schedule(
         >>> round(float(fit.schedule.exponent), 1)  # 2 / (d - 1) = 1
         1.0
     """
-    if isinstance(ns, str) or not isinstance(ns, Sequence | np.ndarray):
+    if isinstance(ns, str) or not hasattr(ns, "__iter__"):
         raise TypeError(f"ns must be a sequence of context sizes >= 2, got {type(ns).__name__}")
     ns = [check_int("ns", n, minimum=2) for n in ns]
     if len(set(ns)) < 2:
