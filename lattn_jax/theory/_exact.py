@@ -82,7 +82,7 @@ def exact_mean_max_weight(d_or_law: "int | AbstractLaw", n: int, beta: ArrayLike
 
     Example:
         >>> round(float(exact_mean_max_weight(3, 1000, 400.0)), 4)
-        0.5005
+        0.5006
     """
     law = _as_law(d_or_law)
     n = check_int("n", n, minimum=1)
@@ -123,7 +123,7 @@ def exact_critical_beta(d_or_law: "int | AbstractLaw", n: int, level: float = 0.
 
     Example:
         >>> round(exact_critical_beta(3, 1000), 1)
-        399.6
+        399.2
     """
     law = _as_law(d_or_law)
     n = check_int("n", n, minimum=2)
@@ -141,7 +141,7 @@ def finite_size_factors(d_or_law: "int | AbstractLaw", ns, level: float = 0.5) -
 
     Example:
         >>> [round(float(f), 3) for f in finite_size_factors(6, [100, 10000])]
-        [0.891, 0.985]
+        [0.897, 0.985]
     """
     from ._poisson import critical_constant, gap_expansion
 
