@@ -44,6 +44,12 @@ def _pyplot():
     return plt
 
 
+def _save(plt, fig, plot_dir, name: str) -> None:
+    fig.tight_layout()
+    fig.savefig(Path(plot_dir) / name)
+    plt.close(fig)
+
+
 def check_collapse(key, *, plot_dir: Path | None = None, d: int = 3) -> list[Comparison]:
     """E[max weight] and E[H] at ``beta = gamma n^{2/(d-1)}`` for several ``n``
     against the ``n -> inf`` limit (max weight: quadrature; entropy: samples of
@@ -96,9 +102,7 @@ def _plot_collapse(plot_dir, d, g_star, sims, gammas, limit_w, limit_h):
         ax.set_ylabel(name)
         ax.legend()
     fig.suptitle(f"Collapse onto the critical-scale limit, d = {d}")
-    fig.tight_layout()
-    fig.savefig(Path(plot_dir) / "collapse.png")
-    plt.close(fig)
+    _save(plt, fig, plot_dir, "collapse.png")
 
 
 def _top_weights(law: AbstractLaw, n: int, beta: float, key, num_contexts: int, k: int) -> np.ndarray:
@@ -142,9 +146,7 @@ def check_ordered_weights(key, *, plot_dir: Path | None = None, d: int = 3, n: i
         ax.set_ylabel("CDF")
         ax.set_title(f"Ordered weights at the critical scale, d = {d}")
         ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(Path(plot_dir) / "ordered_weights.png")
-        plt.close(fig)
+        _save(plt, fig, plot_dir, "ordered_weights.png")
     return rows
 
 
@@ -198,7 +200,5 @@ def check_critical_convergence(key, *, plot_dir: Path | None = None) -> list[Com
         ax.set_xlabel("n")
         ax.set_ylabel(r"$\beta^*_n / (\gamma^* n^{2/\alpha})$")
         ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(Path(plot_dir) / "critical_convergence.png")
-        plt.close(fig)
+        _save(plt, fig, plot_dir, "critical_convergence.png")
     return rows
