@@ -182,9 +182,9 @@ def _naive_jax_chunk(cfg: W1Config):
 
 
 def w1_naive_jax(cfg: W1Config, chunk_fn) -> dict:
-    """Naive JAX: materialize each chunk's keys, ``jax.nn.softmax`` per beta. Context
-    ``i`` uses the normals of ``jax.random.split(key, R)[i]``, as lattn-jax's dense
-    sampler does, so the two see the same contexts."""
+    """Naive JAX: materialize each chunk's keys (``d`` normals per key, normalized),
+    ``jax.nn.softmax`` per beta. Its contexts are independent of lattn-jax's, which
+    draws each gap from about ``d / 2 + 1`` random words instead of ``d`` normals."""
     keys = jax.random.split(jax.random.key(cfg.seed), cfg.contexts)
     betas = jnp.asarray(cfg.betas)
     ent, mw = [], []
@@ -211,16 +211,29 @@ def w1_lattn(cfg: W1Config, method: str = "dense") -> dict:
 
 
 def _floor_fns(cfg: W1Config):
-    """The floor's two parts: drawing the R n d normals (reduced by a sum so
-    nothing is dead code) and one fused pass per beta over in-memory gaps (the
-    two sums an online softmax needs for entropy and max weight)."""
+    """The floor's two parts: drawing the random numbers lattn-jax's gap sampler
+    draws (per key: ``1 + (d - 1) % 2`` normals and ``(d - 1) // 2`` 32-bit words,
+    reduced by a sum so nothing is dead code; ``_laws._uniform_gaps``) and one
+    fused pass per beta over in-memory gaps (the two sums an online softmax needs
+    for entropy and max weight). Plus, for reference and not in the floor, the
+    ``d`` normals per key that the peers draw."""
     per_chunk = max(1, min(cfg.contexts, 2**22 // cfg.n))
+    k = cfg.d - 1
+
+    def draws(key):
+        k_normal, k_bits = jax.random.split(key)
+        z = jax.random.normal(k_normal, (1 + k % 2, cfg.n), jnp.float32)
+        bits = jax.random.bits(k_bits, (k // 2, cfg.n, 2 if k == 2 else 1), jnp.uint32)
+        return jnp.sum(z) + jnp.sum(bits & 1).astype(jnp.float32)
 
     @jax.jit
     def rng(key):
-        keys = jax.random.split(key, cfg.contexts)
-        normals = lambda k: jnp.sum(jax.random.normal(k, (cfg.n, cfg.d), jnp.float32))  # noqa: E731
-        return jax.lax.map(normals, keys, batch_size=per_chunk)
+        return jax.lax.map(draws, jax.random.split(key, cfg.contexts), batch_size=per_chunk)
+
+    @jax.jit
+    def normals(key):
+        one = lambda k: jnp.sum(jax.random.normal(k, (cfg.n, cfg.d), jnp.float32))  # noqa: E731
+        return jax.lax.map(one, jax.random.split(key, cfg.contexts), batch_size=per_chunk)
 
     @jax.jit
     def one_pass(gaps, betas):
@@ -232,7 +245,7 @@ def _floor_fns(cfg: W1Config):
 
         return jax.lax.map(per_beta, betas)
 
-    return rng, one_pass
+    return rng, one_pass, normals
 
 
 def w1_agreement(results: dict, reference: str, paired: set[str]) -> dict:
@@ -271,7 +284,7 @@ def run_w1(cfg: W1Config, reps: int, peers: list[str], log=print) -> dict:
         impls["numpy"] = lambda: w1_numpy(cfg)
     if "torch" in peers:
         impls["torch"] = lambda: w1_torch(cfg)
-    rng, one_pass = _floor_fns(cfg)
+    rng, one_pass, normals = _floor_fns(cfg)
     key = jax.random.key(cfg.seed)
     betas = jnp.asarray(cfg.betas)
     gaps = jax.jit(
@@ -281,17 +294,18 @@ def run_w1(cfg: W1Config, reps: int, peers: list[str], log=print) -> dict:
     )(key)
     impls["floor: random numbers"] = lambda: rng(key)
     impls["floor: one pass per beta"] = lambda: one_pass(gaps, betas)
+    impls["reference: d normals per key"] = lambda: normals(key)
     log(f"W1: R = {cfg.contexts} contexts of n = {cfg.n} keys in d = {cfg.d}, {cfg.num_betas} betas, {reps} rounds")
     first, rounds, outputs = alternate(impls, reps)
     median = {name: float(np.median(ts)) for name, ts in rounds.items()}
     floor_rounds = np.add(rounds["floor: random numbers"], rounds["floor: one pass per beta"])
     floor = float(np.median(floor_rounds))
     lattn = np.asarray(rounds["lattn-jax"])
-    peers = [name for name in impls if not name.startswith(("floor", "lattn"))]
+    peers = [name for name in impls if not name.startswith(("floor", "lattn", "reference"))]
     ratios = {peer: float(np.median(lattn / np.asarray(rounds[peer]))) for peer in peers}
     ratios["floor"] = float(np.median(lattn / floor_rounds))
-    results = {name: outputs[name] for name in impls if not name.startswith("floor")}
-    agreement = w1_agreement(results, "lattn-jax", paired={"naive-jax"})
+    results = {name: outputs[name] for name in impls if not name.startswith(("floor", "reference"))}
+    agreement = w1_agreement(results, "lattn-jax", paired=set())
     keys_total = cfg.contexts * cfg.n
     return {
         "config": dataclasses.asdict(cfg) | {"betas": cfg.betas.tolist(), "rounds": reps},
@@ -301,7 +315,9 @@ def run_w1(cfg: W1Config, reps: int, peers: list[str], log=print) -> dict:
         "compile_seconds": {name: max(0.0, first[name] - median[name]) for name in impls},
         "floor_seconds": floor,
         "ratio_lattn_over": ratios,
-        "keys_per_second": {name: keys_total / t for name, t in median.items() if not name.startswith("floor")},
+        "keys_per_second": {
+            name: keys_total / t for name, t in median.items() if not name.startswith(("floor", "reference"))
+        },
         "agreement": agreement,
         "agreement_ok": all(v["ok"] for entry in agreement.values() for v in entry.values()),
         "estimates": {

@@ -19,6 +19,7 @@ from ._streaming import DEFAULT_CHUNK
 from ._validation import check_choice, check_dtype, check_int, check_key, check_open_unit
 
 CRITERIA = ("max_weight", "entropy_curvature")
+_STEP_LISTENERS: list[Callable[[int, float, float], None]] = []  # innermost search last
 _PRESAMPLE_ELEMENTS = 2**26
 _SAMPLE_ELEMENTS = 2**18  # gaps per sampling chunk: the quantile's loops stay in cache
 
@@ -78,8 +79,14 @@ def _criterion(name: str, level: float | None) -> Callable:
     return entropy_curvature_slope
 
 
+def _notify_step(iteration, beta, value) -> None:
+    """Host side of the search's per-step callback: tell the innermost listener."""
+    if _STEP_LISTENERS:
+        _STEP_LISTENERS[-1](int(iteration), float(beta), float(value))
+
+
 @eqx.filter_jit
-def _search(sampler, key, num_contexts, criterion, tol, max_steps, mesh=None):
+def _search(sampler, key, num_contexts, criterion, tol, max_steps, mesh=None, report=False):
     keys = jax.random.split(key, num_contexts)
     total = padded_count(num_contexts, mesh)
     presample = sampler.method != "streaming" and total * sampler.row_size <= _PRESAMPLE_ELEMENTS
@@ -119,6 +126,8 @@ def _search(sampler, key, num_contexts, criterion, tol, max_steps, mesh=None):
         t, lo, hi = state["t_next"], state["lo"], state["hi"]
         values, slopes = values_and_slopes(t)
         f, df = jnp.mean(values), jnp.mean(slopes)
+        if report:  # static: without a listener the program has no callback
+            jax.debug.callback(_notify_step, state["it"] + 1, jnp.exp(t), f)
         lo = jnp.where(f < 0, t, lo)
         hi = jnp.where(f < 0, hi, t)
         newton = t - f / jnp.where(df > 0, df, jnp.nan)
@@ -156,6 +165,7 @@ def find_critical_beta(
     max_steps: int = 60,
     devices: int | str | Sequence | None = None,
     dtype=None,
+    on_step: Callable[[int, float, float], None] | None = None,
 ) -> CriticalBeta:
     """The critical inverse temperature ``beta*`` of ``n``-key contexts.
 
@@ -197,6 +207,11 @@ def find_critical_beta(
         devices: where the contexts run (see :func:`mc_estimate`); the result
             equals the one-device result.
         dtype: float dtype (default: JAX's default float).
+        on_step: called on the host as ``on_step(iteration, beta, value)`` after
+            each Newton/bisection step's evaluation (``value`` is the criterion's
+            mean at ``beta``, minus ``level`` for max weight), for progress
+            displays. It does not change the result; the search still compiles
+            once (one program serves every listener).
 
     Returns:
         A :class:`CriticalBeta`.
@@ -223,10 +238,21 @@ def find_critical_beta(
         raise ValueError(f"level must exceed 1/n = {1.0 / n:.3g} (the max weight at beta = 0), got {level}")
     if not isinstance(law, AbstractLaw):
         raise TypeError(f"law must be a context law such as UniformSphere(d), got {type(law).__name__}")
+    if on_step is not None and not callable(on_step):
+        kind = type(on_step).__name__
+        raise TypeError(f"on_step must be a function on_step(iteration, beta, value) or None, got {kind}")
     sampler = ContextSampler.make(law, n, method, head, dtype, chunk)
     tol = float(max(1e-9, 100 * jnp.finfo(sampler.dtype).eps))
     fn = _criterion(criterion, level if criterion == "max_weight" else None)
-    beta, stderr, value, slope, it, converged = _search(sampler, key, num_contexts, fn, tol, max_steps, mesh)
+    if on_step is None:
+        beta, stderr, value, slope, it, converged = _search(sampler, key, num_contexts, fn, tol, max_steps, mesh)
+    else:
+        _STEP_LISTENERS.append(on_step)
+        try:
+            out = _search(sampler, key, num_contexts, fn, tol, max_steps, mesh, report=True)
+            beta, stderr, value, slope, it, converged = jax.block_until_ready(out)  # every step reported
+        finally:
+            _STEP_LISTENERS.pop()
     if criterion == "max_weight":
         value = value + level
     return CriticalBeta(beta, stderr, value, slope, it, converged, jnp.asarray(float(n), beta.dtype))

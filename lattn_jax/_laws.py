@@ -20,7 +20,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jax.scipy.special import betaln
-from jaxtyping import Array, Float, PRNGKeyArray
+from jaxtyping import Array, Float, PRNGKeyArray, UInt32
 
 from ._special import beta_quantile, log_betainc_lower
 from ._validation import check_int, check_key, check_real
@@ -162,11 +162,55 @@ def _unit_normals(key: PRNGKeyArray, n: int, d: int, dtype) -> Float[Array, "n d
     return x / jnp.linalg.norm(x, axis=-1, keepdims=True)
 
 
-def _gaps_from_normals(x: Float[Array, "n m"]) -> Float[Array, " n"]:
-    """``1 - x_1 / |x|`` without cancellation: ``r^2 / (|x| (|x| + x_1))`` when ``x_1 > 0``."""
-    x1 = x[:, 0]
-    r2 = jnp.sum(x[:, 1:] ** 2, axis=-1)
+def _keys_from_gaps(key: PRNGKeyArray, gaps: Float[Array, " n"], d: int) -> Float[Array, "n d"]:
+    """Keys ``k = (1 - g) e_1 + sqrt(g (2 - g)) u`` at the given gaps to ``e_1``,
+    with ``u`` uniform on the unit sphere orthogonal to ``e_1`` (drawn from
+    ``fold_in(key, 1)``). Built from ``sample_gaps(key)``, they make
+    ``sample(key)`` the same context as ``sample_gaps(key)``, so a user
+    observable on keys and a built-in one on gaps see the same contexts."""
+    direction = _unit_normals(jax.random.fold_in(key, 1), gaps.shape[0], d - 1, gaps.dtype)
+    radius = jnp.sqrt(gaps * (2.0 - gaps))
+    return jnp.concatenate([(1.0 - gaps)[:, None], radius[:, None] * direction], axis=1)
+
+
+def _exponentials(words: UInt32[Array, "*shape w"], dtype) -> Float[Array, "*shape"]:
+    """Exp(1) variates, accurate in both tails, from ``w`` random 32-bit words each.
+
+    ``E = -log U``: the top bit of the first word picks the half of ``U`` and the
+    other bits (plus the further words) give ``v`` in ``(0, 1/2)``, with relative
+    resolution ``2^-24`` down to ``2^-(32 w)``, so that ``E = -log v`` (large ``E``)
+    and ``E = -log1p(-v)`` (small ``E``) both keep full float precision. Each
+    outcome is the midpoint of its cell, so no ``E`` is exactly 0 or infinite.
+    """
+    low = words[..., 0] & jnp.uint32(0x7FFFFFFF)
+    v = low.astype(dtype)
+    for j in range(1, words.shape[-1]):  # finer bits, seen only when the coarser ones are small
+        v = v + words[..., j].astype(dtype) * (2.0**-32) ** j
+    v = (v + 0.5 * (2.0**-32) ** (words.shape[-1] - 1)) * 2.0**-32
+    return jnp.where(words[..., 0] >> 31 == 1, -jnp.log(v), -jnp.log1p(-v))
+
+
+def _uniform_gaps(key: PRNGKeyArray, n: int, m: int, dtype) -> Float[Array, " n"]:
+    """Gaps ``1 - x_1 / |x|`` of ``n`` keys uniform on ``S^{m-1}``, without drawing
+    ``x``: ``x_1`` is normal and ``r^2 = |x_2..x_m|^2 ~ chi^2_{m-1}`` is
+    ``2 (E_1 + ... + E_j)`` (``j = (m - 1) // 2`` exponentials) plus one squared
+    normal when ``m - 1`` is odd: about ``m / 2 + 1`` random words per key instead
+    of ``m``. ``r^2`` keeps full relative precision near 0 (:func:`_exponentials`;
+    two words per exponential when it alone makes ``r^2``, at ``m = 3``), which
+    is where the smallest gaps come from. Exact in law.
+    """
+    dtype = dtype or default_float()
+    k = m - 1
+    k_normal, k_bits = jax.random.split(key)
+    z = jax.random.normal(k_normal, (1 + k % 2, n), dtype)
+    x1 = z[0]
+    r2 = z[1] * z[1] if k % 2 else jnp.zeros((n,), dtype)
+    if k >= 2:
+        words = 2 if k == 2 else 1
+        bits = jax.random.bits(k_bits, (k // 2, n, words), jnp.uint32)
+        r2 = r2 + 2.0 * jnp.sum(_exponentials(bits, dtype), axis=0)
     norm = jnp.sqrt(x1 * x1 + r2)
+    # 1 - x_1 / |x| = r^2 / (|x| (|x| + x_1)) when x_1 > 0: no cancellation.
     return jnp.where(x1 > 0, r2 / (norm * (norm + jnp.abs(x1))), (norm - x1) / norm)
 
 
@@ -176,7 +220,10 @@ class UniformSphere(_BetaGapLaw):
     The query is ``e_1``. The gap ``g = 1 - <q, k>`` satisfies
     ``g / 2 ~ Beta(a, a)`` with ``a = (d - 1) / 2``, so near zero
     ``P(g <= u) ~ (u/2)^a / (a B(a, a))``: the local exponent of the distance
-    ``|k - q| = sqrt(2 g)`` is ``alpha = d - 1``.
+    ``|k - q| = sqrt(2 g)`` is ``alpha = d - 1``. Gaps are drawn directly (about
+    ``d / 2 + 1`` random words per key, full float precision near 0); keys are
+    built from the same gaps, so ``sample(key)`` and ``sample_gaps(key)`` are
+    one context.
 
     Example:
         >>> import jax
@@ -202,12 +249,11 @@ class UniformSphere(_BetaGapLaw):
         return a, a
 
     def sample(self, key: PRNGKeyArray, n: int, dtype=None) -> Float[Array, "n d"]:
-        n = _check_sample(key, n)
-        return _unit_normals(key, n, self.d, dtype)
+        return _keys_from_gaps(key, self.sample_gaps(key, n, dtype), self.d)
 
     def sample_gaps(self, key: PRNGKeyArray, n: int, dtype=None) -> Float[Array, " n"]:
         n = _check_sample(key, n)
-        return _gaps_from_normals(jax.random.normal(key, (n, self.d), dtype or default_float()))
+        return _uniform_gaps(key, n, self.d, dtype)
 
 
 class Subsphere(_BetaGapLaw):
@@ -245,13 +291,12 @@ class Subsphere(_BetaGapLaw):
         return a, a
 
     def sample(self, key: PRNGKeyArray, n: int, dtype=None) -> Float[Array, "n d"]:
-        n = _check_sample(key, n)
-        keys = _unit_normals(key, n, self.m, dtype)
+        keys = _keys_from_gaps(key, self.sample_gaps(key, n, dtype), self.m)
         return jnp.pad(keys, ((0, 0), (0, self.d - self.m)))
 
     def sample_gaps(self, key: PRNGKeyArray, n: int, dtype=None) -> Float[Array, " n"]:
         n = _check_sample(key, n)
-        return _gaps_from_normals(jax.random.normal(key, (n, self.m), dtype or default_float()))
+        return _uniform_gaps(key, n, self.m, dtype)
 
 
 class PowerDensity(_BetaGapLaw):
@@ -296,9 +341,4 @@ class PowerDensity(_BetaGapLaw):
         return self.gap_quantile(jnp.log(u), jnp.log1p(-u))
 
     def sample(self, key: PRNGKeyArray, n: int, dtype=None) -> Float[Array, "n d"]:
-        n = _check_sample(key, n)
-        k_gap, k_dir = jax.random.split(key)
-        g = self.sample_gaps(k_gap, n, dtype)
-        direction = _unit_normals(k_dir, n, self.d - 1, dtype)
-        radius = jnp.sqrt(g * (2.0 - g))
-        return jnp.concatenate([(1.0 - g)[:, None], radius[:, None] * direction], axis=1)
+        return _keys_from_gaps(key, self.sample_gaps(key, n, dtype), self.d)

@@ -1,7 +1,7 @@
 """Regime map: where a temperature schedule puts attention along ``n``,
 relative to the critical inverse temperature ``beta*(n)``."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import equinox as eqx
 import jax
@@ -90,6 +90,11 @@ def _context_sizes(ns) -> list[int]:
     return ns
 
 
+def _check_callback(callback) -> None:
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be a function callback(n) or None, got {type(callback).__name__}")
+
+
 def critical_betas(
     law: AbstractLaw,
     ns: Sequence[int],
@@ -99,10 +104,12 @@ def critical_betas(
     method: str = "auto",
     head: int = DEFAULT_HEAD,
     dtype=None,
+    callback: Callable[[int], None] | None = None,
 ) -> tuple[Array, Array]:
     """``beta*(n)`` (``E[max weight] = 1/2``) and its standard error for each ``n``,
     by :func:`find_critical_beta` on independent contexts per ``n``
-    (``jax.random.fold_in(key, i)``).
+    (``jax.random.fold_in(key, i)``). ``callback(n)`` is called as each ``n``
+    finishes (for progress displays).
 
     Example:
         >>> import jax
@@ -114,6 +121,7 @@ def critical_betas(
     ns = _context_sizes(ns)
     check_key("key", key)
     check_law("law", law)
+    _check_callback(callback)
     betas, stderrs = [], []
     for i, n in enumerate(ns):
         crit = find_critical_beta(
@@ -121,6 +129,8 @@ def critical_betas(
         )
         betas.append(crit.beta)
         stderrs.append(crit.stderr)
+        if callback is not None:
+            callback(n)
     return jnp.stack(betas), jnp.stack(stderrs)
 
 
@@ -136,6 +146,7 @@ def regime_map(
     method: str = "auto",
     head: int = DEFAULT_HEAD,
     dtype=None,
+    callback: Callable[[int], None] | None = None,
 ) -> RegimeMap | list[RegimeMap]:
     """Where ``schedule`` puts attention over contexts from ``law``, for each ``n``.
 
@@ -164,6 +175,8 @@ def regime_map(
             arrays ``(beta_star, stderr)`` over ``ns``, as from :func:`critical_betas`.
         band: the factor ``> 1`` around ``beta*`` called critical.
         method, head, dtype: as in :func:`mc_estimate`.
+        callback: called as ``callback(n)`` when ``n``'s estimates are done
+            (and by the ``beta*`` search, when it runs, as each ``n`` finishes).
 
     Returns:
         A :class:`RegimeMap` (a list of them for a list of schedules).
@@ -181,6 +194,7 @@ def regime_map(
     check_key("key", key)
     check_choice("method", method, METHODS)
     check_law("law", law)
+    _check_callback(callback)
     single = isinstance(schedule, AbstractSchedule)
     schedules = [schedule] if single else list(schedule) if isinstance(schedule, Sequence) else None
     if not schedules or not all(isinstance(sch, AbstractSchedule) for sch in schedules):
@@ -190,7 +204,7 @@ def regime_map(
     k_crit, k_est = jax.random.split(key)
     if critical is None:
         beta_star, beta_star_se = critical_betas(
-            law, ns, k_crit, num_contexts=num_contexts, method=method, head=head, dtype=dtype
+            law, ns, k_crit, num_contexts=num_contexts, method=method, head=head, dtype=dtype, callback=callback
         )
     elif isinstance(critical, AbstractSchedule):
         beta_star = jnp.stack([jnp.asarray(critical(float(n))) for n in ns])
@@ -209,12 +223,15 @@ def regime_map(
     beta = jnp.stack([jnp.stack([jnp.asarray(sch(float(n))) for n in ns]) for sch in schedules])
     rows = {"mw": [], "mw_se": [], "h": [], "h_se": []}
     for i, n in enumerate(ns):
-        k = jax.random.fold_in(k_est, i)  # the same contexts for both observables
-        b = beta[:, i]
-        mw = mc_estimate(max_weight, law, n, b, k, num_contexts, method=method, head=head, dtype=dtype)
-        h = mc_estimate(entropy, law, n, b, k, num_contexts, method=method, head=head, dtype=dtype)
+        k = jax.random.fold_in(k_est, i)
+        # Both observables in one pass over the same contexts.
+        mw, h = mc_estimate(
+            (max_weight, entropy), law, n, beta[:, i], k, num_contexts, method=method, head=head, dtype=dtype
+        )
         for name, value in [("mw", mw.mean), ("mw_se", mw.stderr), ("h", h.mean), ("h_se", h.stderr)]:
             rows[name].append(value)
+        if callback is not None:
+            callback(n)
     cols = {name: jnp.stack(values, axis=1) for name, values in rows.items()}  # (schedules, ns)
     maps = []
     for j in range(len(schedules)):

@@ -27,6 +27,7 @@ def test_run_quick(tmp_path):
         "numpy",
         "floor: random numbers",
         "floor: one pass per beta",
+        "reference: d normals per key",
     }
     assert w1["agreement_ok"], w1["agreement"]
     assert set(w1["ratio_lattn_over"]) == {"naive-jax", "numpy", "floor"}

@@ -109,12 +109,25 @@ def test_level_moves_beta_monotonically(key):
 
 def test_scan(key):
     law = UniformSphere(3)
-    seen = []
-    scan = critical_scan(law, [100, 1000], key, num_contexts=256, callback=lambda n, r: seen.append(n))
+    seen, steps = [], []
+    scan = critical_scan(
+        law,
+        [100, 1000],
+        key,
+        num_contexts=256,
+        callback=lambda n, r: seen.append(n),
+        on_step=lambda *step: steps.append(step),
+    )
     assert scan.beta.shape == (2,) and seen == [100, 1000]
-    one = find_critical_beta(law, 1000, jax.random.fold_in(key, 1), num_contexts=256)
+    one = find_critical_beta(law, 1000, jax.random.fold_in(key, 1), num_contexts=256)  # no listener
     assert float(scan.beta[1]) == pytest.approx(float(one.beta), rel=1e-6)
     np.testing.assert_array_equal(scan.n, [100, 1000])
+    # Every search step reached the listener: iterations 1..k per point, the last at beta*.
+    iterations = [it for it, _, _ in steps]
+    k0, k1 = int(scan.iterations[0]), int(scan.iterations[1])
+    assert iterations == [*range(1, k0 + 1), *range(1, k1 + 1)]
+    assert steps[-1][1] == pytest.approx(float(one.beta), rel=1e-6)
+    assert abs(steps[-1][2]) < 1e-4  # the criterion (mean max weight - level) at the root
 
 
 @pytest.mark.parametrize(
@@ -129,6 +142,7 @@ def test_scan(key):
         (dict(criterion="peak"), ValueError, "criterion must be one of"),
         (dict(method="magic"), ValueError, "method must be one of"),
         (dict(law=3), TypeError, "law must be a context law"),
+        (dict(on_step="print"), TypeError, "on_step must be a function"),
         (dict(key=jax.random.split(jax.random.key(0), 2)), ValueError, "key must be a single PRNG key"),
     ],
 )

@@ -76,8 +76,12 @@ def test_every_public_name_is_in_the_api_reference():
 
 
 def test_every_figure_on_a_page_is_in_the_gallery():
-    text = (ROOT / "README.md").read_text() + "".join(p.read_text() for p in DOCS.rglob("*.md"))
-    used = set(re.findall(r"\]\((?:docs/)?figures/([\w-]+)\.png\)", text))
+    used = set()
+    for page in [ROOT / "README.md", *DOCS.rglob("*.md")]:
+        for target in re.findall(r"!\[[^\]]*\]\(([^)\s]+\.png)\)", page.read_text()):
+            path = (page.parent / target).resolve()
+            assert path.parent == DOCS / "figures", f"{page.name}: {target} is not in docs/figures"
+            used.add(path.stem)
     made = {name for name in FIGURES}
     assert used <= made, f"figures used but not made by `lattn figures`: {used - made}"
     for name in made:

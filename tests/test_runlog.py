@@ -119,7 +119,8 @@ def test_csv_progress_and_quiet(tmp_path, capsys):
     table, log = tmp_path / "out.csv", tmp_path / "out.jsonl"
     assert main(["critical", *CONFIG, "--n", "100", "200", "--csv", str(table), "--jsonl", str(log)]) == 0
     captured = capsys.readouterr()
-    assert "2/2 points" in captured.err  # the progress bar's final state (stderr is not a terminal here)
+    # The progress bar's final state (stderr is not a terminal here): the last point's last stage.
+    assert "2/2 points" in captured.err and "d=3 n=200 · checking" in captured.err
     with table.open() as f:
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == ["schema_version", *CSV_COLUMNS]

@@ -293,7 +293,9 @@ def run(args) -> int:
                     criterion=args.criterion,
                     method=args.method,
                     devices=devices,
+                    on_step=lambda it, b, _: bar.step(f"iteration {it}: beta = {b:.5g}"),
                 )
+                bar.step("checking")
                 check = mc_estimate(
                     max_weight, law, n, crit.beta, k_check, args.check_contexts, method=args.method, devices=devices
                 )

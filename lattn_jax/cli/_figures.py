@@ -165,6 +165,76 @@ def _critical_beta(out: Path) -> list[Path]:
     return [json_path, png_path]
 
 
+REGIME_D64 = [
+    "regime", "--schedule", "qwen", "yarn", "ssmax", "llama4", "--dim", "64", "--n", "1e3:1e7", "--contexts", "512",
+]  # fmt: skip
+SIMPLEX_REGIME = [
+    "regime", "--simplex", "0.5", "--dim", "128", "--base", "1", "--schedule", "ssmax:1", "ssmax:2", "ssmax:3",
+    "--n", "1e2:1e4", "--contexts", "64",
+]  # fmt: skip
+
+
+def _cli_figure(arguments: list[str], file: str) -> Callable[[Path], list[Path]]:
+    """A figure drawn by ``lattn ARGUMENTS --plot OUT/FILE`` (the command a docs page shows)."""
+
+    def make(out: Path) -> list[Path]:
+        from . import main
+
+        path = out / file
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            code = main([*arguments, "--quiet", "--plot", str(path)])
+        if code != 0:
+            raise RuntimeError(f"lattn {' '.join(arguments)} exited with {code}")
+        return [path]
+
+    return make
+
+
+figure(
+    "regime-d64",
+    "beta(n) of the Qwen, YaRN, SSMax and Llama 4 schedules against beta*(n) for uniform keys in d = 64, "
+    "and E[max weight] at each schedule's beta",
+)(_cli_figure(REGIME_D64, "regime-d64.png"))
+figure(
+    "simplex-regime",
+    "E[max weight] of the almost-simplex (rho = 1/2, d = 128) under SSMax with gamma = 1, 2, 3 "
+    "(below, at and above gamma_c = 2)",
+)(_cli_figure(SIMPLEX_REGIME, "simplex-regime.png"))
+
+
+def _validate_figure(check: str) -> Callable[[Path], list[Path]]:
+    """The figure of the ``lattn validate`` check ``check``, with validate's own key
+    (seed 0), saved as ``validate-CHECK.png``."""
+
+    def make(out: Path) -> list[Path]:
+        import shutil
+        import tempfile
+
+        import jax
+
+        from ..checks import CHECK_NAMES, get_check
+
+        key = jax.random.fold_in(jax.random.key(0), CHECK_NAMES.index(check))
+        with tempfile.TemporaryDirectory() as tmp:
+            get_check(check)(key, plot_dir=Path(tmp))
+            (drawn,) = Path(tmp).glob("*.png")
+            path = out / f"validate-{check}.png"
+            shutil.move(drawn, path)
+        return [path]
+
+    return make
+
+
+def _register_validate_figures() -> None:
+    from ..checks import CHECK_NAMES
+
+    for check in CHECK_NAMES:
+        figure(f"validate-{check}", f"the figure of `lattn validate --only {check}` (seed 0)")(_validate_figure(check))
+
+
+_register_validate_figures()
+
+
 def add_parser(sub) -> argparse.ArgumentParser:
     """Register ``lattn figures``."""
     names = ", ".join(FIGURES)

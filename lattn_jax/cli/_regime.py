@@ -6,6 +6,7 @@ import sys
 import time
 
 from ._common import SCHEMA_VERSION, UsageError, count, setup_jax, writable, write_json
+from ._runlog import progress
 
 
 def n_range(text: str) -> list[int]:
@@ -109,6 +110,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     cmd.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     cmd.add_argument("--json", type=writable, metavar="PATH", help="write the table as JSON")
     cmd.add_argument("--plot", type=writable, metavar="PATH", help="write a PNG: beta(n) of each schedule and beta*(n)")
+    cmd.add_argument("--quiet", action="store_true", help="no progress bar or timing on stderr")
     return cmd
 
 
@@ -137,7 +139,23 @@ def run(args) -> int:
     start = time.perf_counter()
     key_crit, key_est = jax.random.split(jax.random.key(args.seed))
     print(f"{law_text}; base beta = {base:.4g}; beta* where E[max weight] = 1/2 ({args.contexts} contexts, {method})")
-    beta_star, beta_star_se = critical_betas(law, ns, key_crit, num_contexts=args.contexts, method=method)
+    with progress(2 * len(ns), args.quiet) as bar:
+        bar.start("beta*(n)")
+        beta_star, beta_star_se = critical_betas(
+            law, ns, key_crit, num_contexts=args.contexts, method=method, callback=lambda n: bar.advance()
+        )
+        bar.start("E[max w] and E[H] at the schedules' beta(n)")
+        maps = regime_map(
+            law,
+            [schedule for _, schedule in schedules],
+            ns,
+            key_est,
+            num_contexts=args.contexts,
+            critical=(beta_star, beta_star_se),
+            band=args.band,
+            method=method,
+            callback=lambda n: bar.advance(),
+        )
     payload = {
         "schema_version": SCHEMA_VERSION,
         "config": {
@@ -155,16 +173,6 @@ def run(args) -> int:
         ],
         "schedules": [],
     }
-    maps = regime_map(
-        law,
-        [schedule for _, schedule in schedules],
-        ns,
-        key_est,
-        num_contexts=args.contexts,
-        critical=(beta_star, beta_star_se),
-        band=args.band,
-        method=method,
-    )
     for (name, _), m in zip(schedules, maps, strict=True):
         print(f"\nschedule {name}")
         print(f"{'n':>10} {'beta':>9} {'beta*':>9} {'ratio':>7} {'E[max w]':>9} {'±':>7} {'E[H]':>7} {'±':>6}  regime")
@@ -189,7 +197,8 @@ def run(args) -> int:
                 flush=True,
             )
         payload["schedules"].append({"name": name, "rows": rows})
-    print(f"\n{time.perf_counter() - start:.1f} s", file=sys.stderr)
+    if not args.quiet:
+        print(f"\n{time.perf_counter() - start:.1f} s", file=sys.stderr)
     if args.json:
         write_json(args.json, payload)
         print(f"results written to {args.json}", file=sys.stderr)

@@ -116,14 +116,24 @@ class _NoProgress:
     def start(self, description: str) -> None:
         pass
 
+    def step(self, detail: str) -> None:
+        pass
+
     def advance(self) -> None:
         pass
 
 
+def escape(text: str) -> str:
+    """``text`` with rich markup escaped."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
 class Progress:
-    """A ``rich`` progress bar on stderr, one step per point: a spinner and the
-    elapsed time of the point in flight (the search itself is one compiled loop,
-    so there is no finer step), points done of total, and the time left.
+    """A ``rich`` progress bar on stderr, one step per point: a spinner, the point
+    in flight with its search's latest iteration (reported from inside the
+    compiled loop), points done of total, the elapsed time and the time left.
 
     Rows printed to stdout while it runs appear above the bar when stdout is the
     same terminal.
@@ -156,6 +166,7 @@ class Progress:
             transient=False,
         )
         self._task = self._bar.add_task("", total=total)
+        self._description = ""
 
     def __enter__(self):
         self._bar.start()
@@ -167,7 +178,12 @@ class Progress:
 
     def start(self, description: str) -> None:
         """Show ``description`` for the point now running."""
-        self._bar.update(self._task, description=description)
+        self._description = escape(description)  # plain text: "E[max w]" is not rich markup
+        self._bar.update(self._task, description=self._description)
+
+    def step(self, detail: str) -> None:
+        """Show ``detail`` (e.g. the search's latest iteration) after the point's description."""
+        self._bar.update(self._task, description=f"{self._description} · {escape(detail)}")
 
     def advance(self) -> None:
         """One point finished."""
