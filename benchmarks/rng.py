@@ -4,11 +4,12 @@
 
 Millions of float32 samples per second (median of 5 runs of 2^24 samples, jitted
 and reduced by a sum for JAX): JAX's key implementations against NumPy's and
-PyTorch's generators; then the time to draw the gaps of 16 contexts of 65536
-uniform keys in d = 8 as lattn-jax does (8 normals per key) and by a prototype
-that needs one normal, three uniforms and one more normal per key (the gap from
-x_1 and r^2 = -2 log(u_1 u_2 u_3) + z^2, exact since r^2 ~ chi^2_7), with a
-Kolmogorov-Smirnov test of the prototype against g/2 ~ Beta(3.5, 3.5).
+PyTorch's generators; then the time to draw the gaps of 64 contexts of 65536
+uniform keys (8192 for d = 64) from d normals per key (what lattn-jax did before,
+and what a direct implementation does) and with lattn-jax's sampler
+(``UniformSphere.sample_gaps``: one normal x_1 and r^2 ~ chi^2_{d-1} as a sum of
+exponentials, each from one 32-bit word, plus a squared normal when d - 1 is
+odd), with a Kolmogorov-Smirnov test of the sampler against g/2 ~ Beta(a, a).
 """
 
 import time
@@ -17,6 +18,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from scipy import stats
+
+from lattn_jax import UniformSphere
 
 N = 2**24
 
@@ -37,21 +40,13 @@ def rate(fn):
 
 def gaps_from_normals(key, n, d):
     x = jax.random.normal(key, (n, d), jnp.float32)
-    return _gap(x[:, 0], jnp.sum(x[:, 1:] ** 2, axis=-1))
-
-
-def gaps_from_chi2(key, n, d):
-    m = d - 1
-    k_norm, k_unif = jax.random.split(key)
-    z = jax.random.normal(k_norm, (1 + m % 2, n), jnp.float32)
-    u = jax.random.uniform(k_unif, (m // 2, n), jnp.float32, minval=jnp.finfo(jnp.float32).tiny)
-    r2 = -2.0 * jnp.sum(jnp.log(u), axis=0) + (z[1] ** 2 if m % 2 else 0.0)
-    return _gap(z[0], r2)
-
-
-def _gap(x1, r2):
+    x1, r2 = x[:, 0], jnp.sum(x[:, 1:] ** 2, axis=-1)
     norm = jnp.sqrt(x1 * x1 + r2)
     return jnp.where(x1 > 0, r2 / (norm * (norm + jnp.abs(x1))), (norm - x1) / norm)
+
+
+def gaps_lattn(key, n, d):
+    return UniformSphere(d).sample_gaps(key, n, jnp.float32)
 
 
 def main():
@@ -77,12 +72,21 @@ def main():
         )
     except ImportError:
         print("torch not installed")
-    keys = jax.random.split(jax.random.key(0), 16)
-    for name, sampler in (("8 normals per key", gaps_from_normals), ("chi^2 prototype", gaps_from_chi2)):
-        fn = jax.jit(lambda ks, s=sampler: jnp.sum(jax.vmap(lambda k: s(k, 65536, 8))(ks)))
-        print(f"gaps of 16 x 65536 keys, d = 8, {name}: {median_seconds(lambda f=fn: f(keys)):.3f} s")
-    g = np.asarray(jax.vmap(lambda k: gaps_from_chi2(k, 65536, 8))(keys)).ravel()
-    print(f"chi^2 prototype vs Beta(3.5, 3.5): KS p = {stats.kstest(g / 2, stats.beta(3.5, 3.5).cdf).pvalue:.3f}")
+    keys = jax.random.split(jax.random.key(0), 64)
+    for d in (3, 4, 8, 64):
+        n = 65536 if d < 64 else 8192
+        times = {}
+        for name, sampler in (("d normals per key", gaps_from_normals), ("lattn-jax", gaps_lattn)):
+            fn = jax.jit(lambda ks, s=sampler, n=n, d=d: jnp.sum(jax.vmap(lambda k: s(k, n, d))(ks)))
+            times[name] = median_seconds(lambda f=fn: f(keys))
+        g = np.asarray(jax.vmap(lambda k, n=n, d=d: gaps_lattn(k, n, d))(keys[:4])).ravel()
+        a = (d - 1) / 2
+        ks = stats.kstest(g / 2, stats.beta(a, a).cdf).pvalue
+        print(
+            f"gaps of 64 x {n} keys, d = {d:>2}: d normals {times['d normals per key']:.3f} s, "
+            f"lattn-jax {times['lattn-jax']:.3f} s ({times['d normals per key'] / times['lattn-jax']:.2f}x); "
+            f"KS p = {ks:.3f} against Beta({a:g}, {a:g})"
+        )
 
 
 if __name__ == "__main__":

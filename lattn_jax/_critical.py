@@ -55,18 +55,19 @@ class CriticalBeta(eqx.Module):
     n: Float[Array, "*scan"]
 
 
-@functools.cache  # one function object per (criterion, level), so jit caches keyed on it hit
-def _criterion(name: str, level: float | None) -> Callable:
-    """Per-context criterion ``c(value_at, t)`` at ``t = log beta``, increasing
-    through its root; ``value_at(kernel, beta)`` evaluates a gap kernel on the context."""
+@functools.cache  # one function object per criterion, so jit caches keyed on it hit
+def _criterion(name: str) -> Callable:
+    """Per-context criterion ``c(value_at, t, level)`` at ``t = log beta``,
+    increasing through its root; ``value_at(kernel, beta)`` evaluates a gap kernel
+    on the context. ``level`` is traced: a new level needs no new compilation."""
     if name == "max_weight":
 
-        def value(value_at, t):
+        def value(value_at, t, level):
             return value_at(_max_weight, jnp.exp(t)) - level
 
         return value
 
-    def entropy_curvature_slope(value_at, t):
+    def entropy_curvature_slope(value_at, t, level):
         # -d^3 E[H] / d(log beta)^3: increasing through the peak of the curvature.
         def h(t_):
             return value_at(_entropy, jnp.exp(t_))
@@ -86,7 +87,7 @@ def _notify_step(iteration, beta, value) -> None:
 
 
 @eqx.filter_jit
-def _search(sampler, key, num_contexts, criterion, tol, max_steps, mesh=None, report=False):
+def _search(sampler, key, num_contexts, criterion, level, tol, max_steps, mesh=None, report=False):
     keys = jax.random.split(key, num_contexts)
     total = padded_count(num_contexts, mesh)
     presample = sampler.method != "streaming" and total * sampler.row_size <= _PRESAMPLE_ELEMENTS
@@ -105,7 +106,7 @@ def _search(sampler, key, num_contexts, criterion, tol, max_steps, mesh=None, re
             def value_at(kernel, beta):
                 return sampler.evaluate(row, kernel, beta)
 
-            return jax.jvp(lambda s: criterion(value_at, s), (t_,), (jnp.ones_like(t_),))
+            return jax.jvp(lambda s: criterion(value_at, s, level), (t_,), (jnp.ones_like(t_),))
 
         return context_values(one, sampler, keys, t, rows, mesh)
 
@@ -243,14 +244,15 @@ def find_critical_beta(
         raise TypeError(f"on_step must be a function on_step(iteration, beta, value) or None, got {kind}")
     sampler = ContextSampler.make(law, n, method, head, dtype, chunk)
     tol = float(max(1e-9, 100 * jnp.finfo(sampler.dtype).eps))
-    fn = _criterion(criterion, level if criterion == "max_weight" else None)
+    fn = _criterion(criterion)
+    target = jnp.asarray(level if criterion == "max_weight" else 0.0, sampler.dtype)
+    args = (sampler, key, num_contexts, fn, target, tol, max_steps, mesh)
     if on_step is None:
-        beta, stderr, value, slope, it, converged = _search(sampler, key, num_contexts, fn, tol, max_steps, mesh)
+        beta, stderr, value, slope, it, converged = _search(*args)
     else:
         _STEP_LISTENERS.append(on_step)
         try:
-            out = _search(sampler, key, num_contexts, fn, tol, max_steps, mesh, report=True)
-            beta, stderr, value, slope, it, converged = jax.block_until_ready(out)  # every step reported
+            beta, stderr, value, slope, it, converged = jax.block_until_ready(_search(*args, report=True))
         finally:
             _STEP_LISTENERS.pop()
     if criterion == "max_weight":

@@ -1,6 +1,20 @@
+import os
+import tempfile
+
 import jax
 import numpy as np
 import pytest
+
+# One on-disk compilation cache for the whole session: the xdist workers and the
+# subprocesses that run `lattn` (which read LATTN_JAX_CACHE) compile each
+# program once between them. Keyed by the program, JAX version and flags, so a
+# stale entry is never used; delete the folder to time a cold run.
+CACHE = os.environ.setdefault(
+    "LATTN_JAX_CACHE", os.path.join(tempfile.gettempdir(), f"lattn-jax-tests-xla-{os.getuid()}")
+)
+if CACHE:
+    jax.config.update("jax_compilation_cache_dir", CACHE)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
 
 @pytest.fixture(autouse=True)

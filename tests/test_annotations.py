@@ -32,8 +32,7 @@ WORKFLOW = textwrap.dedent(
     lj.mc_estimate(lambda q, k, b: lj.max_weight(q, k, b), law, 300, 10.0, jax.random.key(1), 8)
     lj.mc_estimate(lj.max_weight, law, 300, 10.0, jax.random.key(1), 8, method="dense")
     lj.mc_estimate((lj.entropy, lj.max_weight), law, 300, 10.0, jax.random.key(1), 8, method="dense")
-    for criterion in ["max_weight", "entropy_curvature"]:
-        lj.find_critical_beta(law, 1000, jax.random.key(2), num_contexts=64, criterion=criterion)
+    lj.find_critical_beta(law, 1000, jax.random.key(2), num_contexts=64)
     scan = lj.critical_scan(law, [100, 1000], jax.random.key(3), num_contexts=64)
     lj.fit_power_law([100, 1000], scan.beta, scan.stderr)
     lj.theory.critical_exponent(law)

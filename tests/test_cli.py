@@ -7,8 +7,7 @@ import pytest
 from lattn_jax.cli import main
 
 
-def test_critical_run_writes_json_and_plot(tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("LATTN_JAX_CACHE", str(tmp_path / "xla-cache"))
+def test_critical_run_writes_json_and_plot(tmp_path, capsys):
     out, png = tmp_path / "run.json", tmp_path / "run.png"
     rc = main(
         [
@@ -88,9 +87,8 @@ def test_help_and_version():
         assert flag in result.stdout
 
 
-def test_critical_with_a_law_recovers_its_exponent(tmp_path, capsys, monkeypatch):
+def test_critical_with_a_law_recovers_its_exponent(tmp_path, capsys):
     """Keys on a great 2-sphere inside R^6: alpha = 2, so beta* ~ n^1, not n^{2/5}."""
-    monkeypatch.setenv("LATTN_JAX_CACHE", "")
     out = tmp_path / "sub.json"
     argv = ["critical", "--law", "subsphere:3", "--dim", "6", "--n", "1e2", "1e3", "1e4"]
     rc = main([*argv, "--contexts", "1024", "--check-contexts", "256", "--json", str(out)])
@@ -103,11 +101,10 @@ def test_critical_with_a_law_recovers_its_exponent(tmp_path, capsys, monkeypatch
 
 
 @pytest.mark.slow
-def test_finite_size_fit_at_d6_is_consistent_with_theory(tmp_path, capsys, monkeypatch):
+def test_finite_size_fit_at_d6_is_consistent_with_theory(tmp_path, capsys):
     """The issue's case: d = 6, n = 1e2..1e5 (the defaults). The plain fit is
     several standard errors above 2/(d-1) = 0.4; the fit with the exact
     finite-size factors is within 3."""
-    monkeypatch.setenv("LATTN_JAX_CACHE", "")
     out = tmp_path / "fs.json"
     assert main(["critical", "--dim", "6", "--finite-size", "--check-contexts", "256", "--json", str(out)]) == 0
     text = capsys.readouterr().out
@@ -119,8 +116,7 @@ def test_finite_size_fit_at_d6_is_consistent_with_theory(tmp_path, capsys, monke
     assert corrected["kappa"] < 0 and all(0.85 < f < 1 for f in corrected["factors"])
 
 
-def test_validate_one_check_writes_json_and_figure(tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("LATTN_JAX_CACHE", "")
+def test_validate_one_check_writes_json_and_figure(tmp_path, capsys):
     out, figs = tmp_path / "v.json", tmp_path / "figs"
     rc = main(["validate", "--only", "ordered-weights", "--json", str(out), "--plot", str(figs)])
     text = capsys.readouterr().out

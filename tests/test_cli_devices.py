@@ -40,9 +40,8 @@ def test_bad_device_flags_exit_2_with_one_line(args, message):
     assert message in lines[0]
 
 
-def test_devices_flag_reaches_the_library(tmp_path, monkeypatch, capsys):
+def test_devices_flag_reaches_the_library(tmp_path, capsys):
     """One device: --devices 1 is the plain path, recorded in the JSON."""
-    monkeypatch.setenv("LATTN_JAX_CACHE", "")
     out = tmp_path / "run.json"
     args = ["critical", "--dim", "3", "--n", "300", "--contexts", "64", "--check-contexts", "16", "--devices", "1"]
     assert main([*args, "--method", "streaming", "--json", str(out)]) == 0

@@ -9,11 +9,6 @@ from lattn_jax.cli import main
 from lattn_jax.cli._regime import n_range
 
 
-@pytest.fixture(autouse=True)
-def _cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("LATTN_JAX_CACHE", str(tmp_path / "xla-cache"))
-
-
 def test_regime_table_json_and_plot(tmp_path, capsys):
     out, png = tmp_path / "regime.json", tmp_path / "regime.png"
     args = ["regime", "--dim", "3", "--n", "1e2:1e4", "--contexts", "128", "--schedule", "qwen:100", "power:1,1"]

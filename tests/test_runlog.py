@@ -31,8 +31,8 @@ def _points(path):
     return [r for r in records[1:] if r["kind"] == "point"]
 
 
-def _start(log, cache, *extra):
-    env = dict(os.environ, LATTN_JAX_CACHE=str(cache))
+def _start(log, *extra):
+    env = dict(os.environ)  # LATTN_JAX_CACHE: the session's compilation cache (conftest.py)
     cmd = [sys.executable, "-m", "lattn_jax.cli", "critical", *SCAN, "--jsonl", str(log), "--quiet", *extra]
     # A child inherits an ignored SIGINT from a background parent (nohup, `cmd &`): restore the default,
     # so Python turns SIGINT into KeyboardInterrupt as it does at a terminal.
@@ -57,9 +57,9 @@ def _wait_for_points(proc, log, count, timeout=300):
 
 
 @pytest.mark.slow
-def test_interrupted_run_resumes_and_loses_nothing(tmp_path, monkeypatch):
-    log, cache = tmp_path / "scan.jsonl", tmp_path / "xla-cache"
-    proc = _start(log, cache)
+def test_interrupted_run_resumes_and_loses_nothing(tmp_path):
+    log = tmp_path / "scan.jsonl"
+    proc = _start(log)
     try:
         _wait_for_points(proc, log, 1)
         proc.send_signal(signal.SIGINT)  # Ctrl-C
@@ -70,7 +70,7 @@ def test_interrupted_run_resumes_and_loses_nothing(tmp_path, monkeypatch):
     after_sigint = _points(log)
     assert 1 <= len(after_sigint) < len(NS)
 
-    proc = _start(log, cache, "--resume")
+    proc = _start(log, "--resume")
     try:
         _wait_for_points(proc, log, len(after_sigint) + 1)
         proc.send_signal(signal.SIGKILL)  # kill -9: no clean-up at all
@@ -81,7 +81,7 @@ def test_interrupted_run_resumes_and_loses_nothing(tmp_path, monkeypatch):
     assert after_sigkill[: len(after_sigint)] == after_sigint  # nothing finished is lost or changed
     assert len(after_sigint) < len(after_sigkill) <= len(NS)
 
-    proc = _start(log, cache, "--resume")
+    proc = _start(log, "--resume")
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     assert out.count("(resumed)") == len(after_sigkill)
@@ -92,7 +92,6 @@ def test_interrupted_run_resumes_and_loses_nothing(tmp_path, monkeypatch):
 
     # Each point's keys depend on (seed, d, n) only: an uninterrupted run gives the same numbers
     # (n = 100, compiled by the first run: the shared cache makes this quick).
-    monkeypatch.setenv("LATTN_JAX_CACHE", str(cache))
     fresh = tmp_path / "fresh.json"
     assert main(["critical", *SCAN[:2], "--n", "100", *SCAN[6:], "--json", str(fresh), "--quiet"]) == 0
     (row,) = json.loads(fresh.read_text())["results"]

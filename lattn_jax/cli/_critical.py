@@ -293,7 +293,7 @@ def run(args) -> int:
                     criterion=args.criterion,
                     method=args.method,
                     devices=devices,
-                    on_step=lambda it, b, _: bar.step(f"iteration {it}: beta = {b:.5g}"),
+                    on_step=None if args.quiet else lambda it, b, _: bar.step(f"iteration {it}: beta = {b:.5g}"),
                 )
                 bar.step("checking")
                 check = mc_estimate(
