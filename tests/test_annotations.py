@@ -12,9 +12,13 @@ pytest.importorskip("beartype")
 
 WORKFLOW = textwrap.dedent(
     """
-    import functools
+    import functools, os
     import jax, jax.numpy as jnp
     from jaxtyping import install_import_hook
+
+    if os.environ.get("LATTN_JAX_CACHE"):  # the test session's compilation cache (conftest.py)
+        jax.config.update("jax_compilation_cache_dir", os.environ["LATTN_JAX_CACHE"])
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
     with install_import_hook("lattn_jax", "beartype.beartype"):
         import lattn_jax as lj

@@ -17,7 +17,7 @@ from lattn_jax import (
 from lattn_jax.theory import exact_critical_beta
 
 
-@pytest.mark.parametrize(("d", "n"), [(3, 1000), (4, 100_000), (6, 100_000)])
+@pytest.mark.parametrize(("d", "n"), [(3, 1000), (6, 100_000)])  # d = 4, n = 1e5: the next test
 def test_root_and_fresh_context_check(key, d, n):
     """beta* solves the sample equation, and E[max weight] at beta* on fresh
     contexts is the level within the combined error (check + search)."""
@@ -76,12 +76,12 @@ def test_d4_n1e5_against_exact_theory_and_dense_brute_force(key, x64):
 def test_entropy_curvature_criterion(key):
     """The root is where d^2 E[H] / d(log beta)^2 peaks (checked on the same contexts)."""
     law = UniformSphere(6)
-    crit = find_critical_beta(law, 20_000, key, num_contexts=1024, criterion="entropy_curvature")
+    crit = find_critical_beta(law, 10_000, key, num_contexts=512, criterion="entropy_curvature")
     assert bool(crit.converged)
 
     def curvature(t):
         def h(s):
-            return mc_estimate(entropy, law, 20_000, jnp.exp(s), key, 1024).mean
+            return mc_estimate(entropy, law, 10_000, jnp.exp(s), key, 512).mean
 
         return jax.grad(jax.grad(h))(t)
 

@@ -37,9 +37,14 @@ def _observables(q, keys, beta):
     )
 
 
+@functools.cache
+def _sampler(n, d):
+    return jax.jit(lambda key: UniformSphere(d).sample(key, n))  # one compilation per shape
+
+
 def _context(context):
     n, seed, d = context
-    return jnp.zeros(d).at[0].set(1.0), UniformSphere(d).sample(jax.random.key(seed), n)
+    return jnp.zeros(d).at[0].set(1.0), _sampler(n, d)(jax.random.key(seed))
 
 
 betas = st.floats(min_value=0.0, max_value=1e6, allow_nan=False, allow_infinity=False)
