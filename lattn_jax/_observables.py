@@ -45,17 +45,34 @@ def _log_key_weights(atoms: Atoms, beta: ArrayLike) -> tuple[Array, Array]:
     return z - logsumexp(z + log_counts), log_counts
 
 
+def _dense_sums(atoms: Atoms, beta: ArrayLike) -> tuple[Array, Array]:
+    """Single keys (no multiplicities): ``z = -beta (g - g_min) <= 0`` with
+    ``max z = 0`` exactly, so ``e^z`` needs no further shift and the observables
+    below are one fused pass over the keys (one ``exp`` per key)."""
+    z = -beta * (atoms.gaps - jnp.min(atoms.gaps))
+    return z, jnp.exp(z)
+
+
 def _entropy(atoms: Atoms, beta: ArrayLike) -> Array:
+    if atoms.log_counts is None:  # H = log s0 - s1 / s0, s0 = sum e^z, s1 = sum z e^z
+        z, e = _dense_sums(atoms, beta)
+        s0 = jnp.sum(e)
+        return jnp.log(s0) - jnp.sum(z * e) / s0
     lw, lc = _log_key_weights(atoms, beta)
     return -jnp.sum(jnp.exp(lw + lc) * lw)
 
 
 def _max_weight(atoms: Atoms, beta: ArrayLike) -> Array:
+    if atoms.log_counts is None:  # the nearest key has z = 0: its weight is 1 / sum e^z
+        return 1.0 / jnp.sum(_dense_sums(atoms, beta)[1])
     lw, lc = _log_key_weights(atoms, beta)
     return jnp.exp(jnp.max(jnp.where(lc > -jnp.inf, lw, -jnp.inf)))
 
 
 def _participation_ratio(atoms: Atoms, beta: ArrayLike) -> Array:
+    if atoms.log_counts is None:  # (sum e^z)^2 / sum e^{2z}
+        e = _dense_sums(atoms, beta)[1]
+        return jnp.sum(e) ** 2 / jnp.sum(e * e)
     lw, lc = _log_key_weights(atoms, beta)
     return jnp.exp(-logsumexp(lc + 2.0 * lw))
 
