@@ -185,7 +185,7 @@ def regime_map(
         >>> import jax
         >>> import lattn_jax as lj
         >>> schedules = [lj.Constant(1.0), lj.Constant(1e6)]  # far below and far above beta*
-        >>> maps = lj.regime_map(lj.UniformSphere(3), schedules, [100, 10_000], jax.random.key(0), num_contexts=256)
+        >>> maps = lj.regime_map(lj.UniformSphere(3), schedules, [100, 10_000], jax.random.key(0), num_contexts=64)
         >>> [m.labels for m in maps]
         [['sub-critical', 'sub-critical'], ['super-critical', 'super-critical']]
     """

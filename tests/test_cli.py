@@ -106,7 +106,9 @@ def test_finite_size_fit_at_d6_is_consistent_with_theory(tmp_path, capsys):
     several standard errors above 2/(d-1) = 0.4; the fit with the exact
     finite-size factors is within 3."""
     out = tmp_path / "fs.json"
-    assert main(["critical", "--dim", "6", "--finite-size", "--check-contexts", "256", "--json", str(out)]) == 0
+    args = ["critical", "--dim", "6", "--finite-size", "--contexts", "2048", "--check-contexts", "256"]
+    args += ["--json", str(out)]
+    assert main(args) == 0
     text = capsys.readouterr().out
     assert "finite-size fit" in text
     payload = json.loads(out.read_text())
