@@ -5,16 +5,14 @@ import jax
 import numpy as np
 import pytest
 
+from lattn_jax.cli._common import setup_jax
+
 # One on-disk compilation cache for the whole session: the xdist workers and the
 # subprocesses that run `lattn` (which read LATTN_JAX_CACHE) compile each
 # program once between them. Keyed by the program, JAX version and flags, so a
 # stale entry is never used; delete the folder to time a cold run.
-CACHE = os.environ.setdefault(
-    "LATTN_JAX_CACHE", os.path.join(tempfile.gettempdir(), f"lattn-jax-tests-xla-{os.getuid()}")
-)
-if CACHE:
-    jax.config.update("jax_compilation_cache_dir", CACHE)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+os.environ.setdefault("LATTN_JAX_CACHE", os.path.join(tempfile.gettempdir(), f"lattn-jax-tests-xla-{os.getuid()}"))
+setup_jax()  # the CLI's own cache setup, reading LATTN_JAX_CACHE
 
 
 @pytest.fixture(autouse=True)

@@ -156,21 +156,6 @@ def _susceptibility(out: Path) -> list[Path]:
     return [_save(fig, out / "susceptibility.png")]
 
 
-@figure(
-    "critical-beta",
-    "beta*(n) for d = 3, 4, 6 with power-law fits and the theory slope 2/(d-1): the default `lattn critical` run",
-)
-def _critical_beta(out: Path) -> list[Path]:
-    from . import main
-
-    json_path, png_path = out / "critical-beta.json", out / "critical-beta.png"
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        code = main(["critical", "--quiet", "--json", str(json_path), "--plot", str(png_path)])
-    if code != 0:
-        raise RuntimeError(f"lattn critical exited with {code}")
-    return [json_path, png_path]
-
-
 REGIME_D64 = [
     "regime", "--schedule", "qwen", "yarn", "ssmax", "llama4", "--dim", "64", "--n", "1e3:1e7", "--contexts", "512",
 ]  # fmt: skip
@@ -180,20 +165,29 @@ SIMPLEX_REGIME = [
 ]  # fmt: skip
 
 
-def _cli_figure(arguments: list[str], file: str) -> Callable[[Path], list[Path]]:
-    """A figure drawn by ``lattn ARGUMENTS --plot OUT/FILE`` (the command a docs page shows)."""
+def _cli_figure(arguments: list[str], file: str, json_file: str | None = None) -> Callable[[Path], list[Path]]:
+    """A figure drawn by ``lattn ARGUMENTS --plot OUT/FILE`` (the command a docs
+    page shows), with its table in ``OUT/JSON_FILE`` when given."""
 
     def make(out: Path) -> list[Path]:
         from . import main
 
         path = out / file
+        written = [path] if json_file is None else [out / json_file, path]
+        extra = [] if json_file is None else ["--json", str(out / json_file)]
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            code = main([*arguments, "--quiet", "--plot", str(path)])
+            code = main([*arguments, "--quiet", *extra, "--plot", str(path)])
         if code != 0:
             raise RuntimeError(f"lattn {' '.join(arguments)} exited with {code}")
-        return [path]
+        return written
 
     return make
+
+
+figure(
+    "critical-beta",
+    "beta*(n) for d = 3, 4, 6 with power-law fits and the theory slope 2/(d-1): the default `lattn critical` run",
+)(_cli_figure(["critical"], "critical-beta.png", json_file="critical-beta.json"))
 
 
 figure(
