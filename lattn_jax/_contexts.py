@@ -197,7 +197,7 @@ class ContextSampler(eqx.Module):
         return 0.5 * jnp.sum(jnp.where(has[column], inverse_counts[column] * curvature, 0.0), axis=0)
 
 
-_BATCH_ELEMENTS = 2**22
+_BATCH_ELEMENTS = 2**18  # about 1 MiB of float32 gaps per chunk: measured best for dense and order statistics
 
 
 def batch_size(num_contexts: int, row_size: int, elements: int = _BATCH_ELEMENTS) -> int:

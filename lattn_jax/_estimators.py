@@ -12,7 +12,7 @@ from jaxtyping import Array, ArrayLike, Float, Key, PRNGKeyArray, PyTree
 
 from ._contexts import DEFAULT_HEAD, METHODS, ContextSampler, batch_size, exact_method
 from ._laws import AbstractLaw, default_float
-from ._observables import atoms_kernel
+from ._observables import atoms_kernel, stack_kernels
 from ._sharding import context_mesh, over_contexts, pad_keys, padded_count
 from ._streaming import DEFAULT_CHUNK
 from ._validation import check_beta, check_bool, check_choice, check_dtype, check_int, check_key, concrete
@@ -138,16 +138,6 @@ def _estimate(per_context, sampler, key, beta, num_contexts, derivative, truncat
 
 
 @functools.cache
-def _stacked(kernels: tuple[Callable, ...]) -> Callable:
-    # One function object per tuple of kernels, so jit caches keyed on it hit.
-    def kernel(atoms, beta):
-        return jnp.stack([k(atoms, beta) for k in kernels])
-
-    kernel.kernels = kernels  # streaming finishes each one from the same summary
-    return kernel
-
-
-@functools.cache
 def _key_function(observable: Callable) -> Callable:
     def per_context(sampler, keys, beta):
         return observable(sampler.law.query(keys.dtype), keys, beta)
@@ -246,7 +236,7 @@ def mc_estimate(
         kernels = tuple(atoms_kernel(o) if callable(o) else None for o in observables)
         if not kernels or None in kernels:
             raise TypeError("a tuple of observables must hold built-in observables only (entropy, max_weight, ...)")
-        kernel = _stacked(kernels)
+        kernel = stack_kernels(kernels)
     elif not callable(observable):
         raise TypeError(f"observable must be a function f(q, keys, beta), got {type(observable).__name__}")
     else:

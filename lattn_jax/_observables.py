@@ -45,34 +45,65 @@ def _log_key_weights(atoms: Atoms, beta: ArrayLike) -> tuple[Array, Array]:
     return z - logsumexp(z + log_counts), log_counts
 
 
-def _dense_sums(atoms: Atoms, beta: ArrayLike) -> tuple[Array, Array]:
-    """Single keys (no multiplicities): ``z = -beta (g - g_min) <= 0`` with
-    ``max z = 0`` exactly, so ``e^z`` needs no further shift and the observables
-    below are one fused pass over the keys (one ``exp`` per key)."""
-    z = -beta * (atoms.gaps - jnp.min(atoms.gaps))
-    return z, jnp.exp(z)
+class Summary(eqx.Module):
+    """What the built-in observables need of one context's logits ``z_i = -beta g_i``:
+    a reference ``m >= max z`` (the maximum for single keys) and, relative to it,
+
+        s0 = sum_i e^{z_i - m},   s1 = sum_i e^{z_i - m} (z_i - m),   s2 = sum_i e^{2 (z_i - m)},
+
+    plus the ``k`` largest logits (``k`` may be 0). Then max weight ``= 1 / s0``,
+    ``H = log s0 - s1 / s0``, participation ratio ``= s0^2 / s2`` and top-k mass
+    ``= sum_{top k} e^{z - m} / s0``. Dense contexts build it in one pass
+    (:func:`dense_summary`), streaming ones chunk by chunk."""
+
+    m: Float[Array, ""]
+    s0: Float[Array, ""]
+    s1: Float[Array, ""]
+    s2: Float[Array, ""]
+    top: Float[Array, " k"]
+
+
+def dense_summary(g: Float[Array, " n"], beta: ArrayLike) -> Summary:
+    """The :class:`Summary` (no top logits) of single keys at gaps ``g``.
+
+    With ``u = g - g_min >= 0`` (exact, so large ``beta`` loses nothing) and
+    ``e = exp(-beta u) <= 1``, the sums are dot products ``e . 1``, ``e . u`` and
+    ``e . e``: the same sums as a reduction, but XLA runs a dot (also batched over
+    contexts and ``beta`` by ``vmap``) several times faster on CPU. Sums an
+    observable does not use are dropped by XLA."""
+    g_min = jnp.min(g)
+    u = g - g_min
+    e = jnp.exp(-beta * u)
+    zero = jnp.zeros((0,), g.dtype)
+    return Summary(-beta * g_min, jnp.dot(e, jnp.ones_like(e)), -beta * jnp.dot(e, u), jnp.dot(e, e), zero)
+
+
+def _summary_entropy(s: Summary) -> Array:
+    return jnp.log(s.s0) - s.s1 / s.s0
 
 
 def _entropy(atoms: Atoms, beta: ArrayLike) -> Array:
-    if atoms.log_counts is None:  # H = log s0 - s1 / s0, s0 = sum e^z, s1 = sum z e^z
-        z, e = _dense_sums(atoms, beta)
-        s0 = jnp.sum(e)
-        return jnp.log(s0) - jnp.sum(z * e) / s0
+    if atoms.log_counts is None:
+        return _summary_entropy(dense_summary(atoms.gaps, beta))
     lw, lc = _log_key_weights(atoms, beta)
     return -jnp.sum(jnp.exp(lw + lc) * lw)
 
 
+def _effective_size(atoms: Atoms, beta: ArrayLike) -> Array:
+    return jnp.exp(_entropy(atoms, beta))
+
+
 def _max_weight(atoms: Atoms, beta: ArrayLike) -> Array:
-    if atoms.log_counts is None:  # the nearest key has z = 0: its weight is 1 / sum e^z
-        return 1.0 / jnp.sum(_dense_sums(atoms, beta)[1])
+    if atoms.log_counts is None:  # the nearest key has z = m: its weight is 1 / s0
+        return 1.0 / dense_summary(atoms.gaps, beta).s0
     lw, lc = _log_key_weights(atoms, beta)
     return jnp.exp(jnp.max(jnp.where(lc > -jnp.inf, lw, -jnp.inf)))
 
 
 def _participation_ratio(atoms: Atoms, beta: ArrayLike) -> Array:
-    if atoms.log_counts is None:  # (sum e^z)^2 / sum e^{2z}
-        e = _dense_sums(atoms, beta)[1]
-        return jnp.sum(e) ** 2 / jnp.sum(e * e)
+    if atoms.log_counts is None:
+        s = dense_summary(atoms.gaps, beta)
+        return s.s0 * s.s0 / s.s2
     lw, lc = _log_key_weights(atoms, beta)
     return jnp.exp(-logsumexp(lc + 2.0 * lw))
 
@@ -163,7 +194,7 @@ _KERNELS: dict[Callable, Callable] = {
     entropy: _entropy,
     max_weight: _max_weight,
     top_k_mass: _top_k_mass,
-    effective_size: lambda atoms, beta: jnp.exp(_entropy(atoms, beta)),
+    effective_size: _effective_size,
     participation_ratio: _participation_ratio,
 }
 
@@ -181,3 +212,45 @@ def atoms_kernel(observable: Callable) -> Callable | None:
 def _bind(kernel: Callable, keywords: tuple) -> Callable:
     # One object per (kernel, keywords), so jit caches keyed on it hit.
     return functools.partial(kernel, **dict(keywords))
+
+
+_FINISHERS: dict[Callable, Callable[[Summary], Array]] = {
+    _entropy: _summary_entropy,
+    _max_weight: lambda s: 1.0 / s.s0,
+    _effective_size: lambda s: jnp.exp(_summary_entropy(s)),
+    _participation_ratio: lambda s: s.s0 * s.s0 / s.s2,
+}
+
+
+def finisher(kernel: Callable) -> tuple[Callable[[Summary], Array], int]:
+    """``(finish, k)``: how a built-in kernel (or a stack of them) reads a
+    :class:`Summary` holding the top ``k`` logits."""
+    if hasattr(kernel, "kernels"):  # a tuple of observables, stacked
+        parts = [finisher(k) for k in kernel.kernels]
+        return (lambda s: jnp.stack([finish(s) for finish, _ in parts])), max(k for _, k in parts)
+    if kernel in _FINISHERS:
+        return _FINISHERS[kernel], 0
+    if isinstance(kernel, functools.partial) and kernel.func is _top_k_mass:
+        return (lambda s: jnp.sum(jnp.exp(s.top - s.m)) / s.s0), kernel.keywords["k"]
+    raise ValueError(
+        "method='streaming' works for the built-in observables only (entropy, max_weight, top_k_mass, "
+        "effective_size, participation_ratio); use method='dense' for a user function"
+    )
+
+
+@functools.cache
+def stack_kernels(kernels: tuple[Callable, ...]) -> Callable:
+    """One kernel for a tuple of kernels, values stacked along a last axis. On
+    single keys the observables that read a :class:`Summary` share one
+    :func:`dense_summary` (one pass over the keys); ``top_k_mass`` keeps its own
+    exact dense kernel. One function object per tuple, so jit caches keyed on
+    it hit."""
+
+    def kernel(atoms: Atoms, beta: ArrayLike) -> Array:
+        if atoms.log_counts is not None:
+            return jnp.stack([k(atoms, beta) for k in kernels])
+        s = dense_summary(atoms.gaps, beta)
+        return jnp.stack([_FINISHERS[k](s) if k in _FINISHERS else k(atoms, beta) for k in kernels])
+
+    kernel.kernels = kernels  # streaming finishes each one from the same summary
+    return kernel

@@ -4,7 +4,7 @@ whatever ``n`` is.
 A context is its PRNG key. Chunk ``j`` holds the gaps
 ``law.sample_gaps(jax.random.fold_in(key, j), chunk)`` (the last chunk masked to
 ``n``), regenerated whenever they are needed, so derivatives in ``beta`` store no
-keys. The chunks are folded into a :class:`Summary` of the logits
+keys. The chunks are folded into a :class:`~lattn_jax._observables.Summary` of the logits
 ``z_i = -beta g_i`` with the online (flash-attention) log-sum-exp update: with a
 running maximum ``m``,
 
@@ -22,7 +22,6 @@ The result equals the dense method on the same gaps up to float round-off
 contexts and cannot stream.
 """
 
-import functools
 from collections.abc import Callable
 
 import equinox as eqx
@@ -31,21 +30,9 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from ._laws import AbstractLaw
-from ._observables import _KERNELS, _entropy, _max_weight, _participation_ratio, _top_k_mass, effective_size
+from ._observables import Summary, finisher
 
 DEFAULT_CHUNK = 2**18
-
-
-class Summary(eqx.Module):
-    """Online log-sum-exp state of one context's logits ``z_i = -beta g_i``
-    (see the module docstring): maximum ``m``, sums ``s0, s1, s2`` relative to it,
-    and the ``k`` largest logits (``k`` may be 0)."""
-
-    m: Float[Array, ""]
-    s0: Float[Array, ""]
-    s1: Float[Array, ""]
-    s2: Float[Array, ""]
-    top: Float[Array, " k"]
 
 
 def empty_summary(beta: ArrayLike, gap_max: float, k: int, dtype) -> Summary:
@@ -63,41 +50,15 @@ def absorb(state: Summary, z: Float[Array, " c"], valid: Array) -> Summary:
     scale = jnp.exp(shift)
     dz = jnp.where(valid, z - m, 0.0)
     e = jnp.where(valid, jnp.exp(dz), 0.0)
-    s0 = scale * state.s0 + jnp.sum(e)
-    s1 = scale * (state.s1 + shift * state.s0) + jnp.sum(e * dz)
-    s2 = scale * scale * state.s2 + jnp.sum(e * e)
+    # Dot products, not reductions: several times faster on CPU (see _observables.dense_summary).
+    s0 = scale * state.s0 + jnp.dot(e, jnp.ones_like(e))
+    s1 = scale * (state.s1 + shift * state.s0) + jnp.dot(e, dz)
+    s2 = scale * scale * state.s2 + jnp.dot(e, e)
     k = state.top.shape[0]
     top = state.top
     if k:
         top = jax.lax.top_k(jnp.concatenate([top, jnp.where(valid, z, -jnp.inf)]), k)[0]
     return Summary(m, s0, s1, s2, top)
-
-
-def _stream_entropy(s: Summary) -> Array:
-    return jnp.log(s.s0) - s.s1 / s.s0
-
-
-def _finisher(kernel: Callable) -> tuple[Callable[[Summary], Array], int]:
-    """``(finish, k)``: how a built-in kernel reads a summary with top ``k``."""
-    if hasattr(kernel, "kernels"):  # a tuple of observables, stacked
-        parts = [_finisher(k) for k in kernel.kernels]
-        return (lambda s: jnp.stack([finish(s) for finish, _ in parts])), max(k for _, k in parts)
-    base, keywords = (kernel.func, kernel.keywords) if isinstance(kernel, functools.partial) else (kernel, {})
-    if base is _max_weight:
-        return (lambda s: 1.0 / s.s0), 0
-    if base is _entropy:
-        return _stream_entropy, 0
-    if base is _KERNELS[effective_size]:
-        return (lambda s: jnp.exp(_stream_entropy(s))), 0
-    if base is _participation_ratio:
-        return (lambda s: s.s0 * s.s0 / s.s2), 0
-    if base is _top_k_mass:
-        k = keywords["k"]
-        return (lambda s: jnp.sum(jnp.exp(s.top - s.m)) / s.s0), k
-    raise ValueError(
-        "method='streaming' works for the built-in observables only (entropy, max_weight, top_k_mass, "
-        "effective_size, participation_ratio); use method='dense' for a user function"
-    )
 
 
 class StreamingSampler(eqx.Module):
@@ -156,7 +117,7 @@ class StreamingSampler(eqx.Module):
 
     def evaluate(self, row: PRNGKeyArray, kernel: Callable, beta: ArrayLike) -> Array:
         """The built-in observable with gap kernel ``kernel`` on context ``row`` at ``beta``."""
-        finish, k = _finisher(kernel)
+        finish, k = finisher(kernel)
         return finish(self.summary(row, beta, k))
 
     def smallest(self, row: PRNGKeyArray, k: int) -> Float[Array, " k"]:
