@@ -66,12 +66,13 @@ def _torch_available() -> bool:
 
 def print_w1(res: dict) -> None:
     med, first, comp = res["seconds_median"], res["first_call_seconds"], res["compile_seconds"]
-    print(f"{'implementation':>26} {'median s':>9} {'first s':>8} {'compile s':>9} {'lattn/peer':>10}")
+    width = max(map(len, med))
+    print(f"{'implementation':>{width}} {'median s':>9} {'first s':>8} {'compile s':>9} {'lattn/peer':>10}")
     for name in med:
         ratio = res["ratio_lattn_over"].get(name)
         ratio = f"{ratio:10.3f}" if ratio is not None and name != "lattn-jax" else " " * 10
-        print(f"{name:>26} {med[name]:9.3f} {first[name]:8.3f} {comp[name]:9.3f} {ratio}")
-    print(f"{'floor (sum of the two)':>26} {res['floor_seconds']:9.3f}")
+        print(f"{name:>{width}} {med[name]:9.3f} {first[name]:8.3f} {comp[name]:9.3f} {ratio}")
+    print(f"{'floor (sum of the two)':>{width}} {res['floor_seconds']:9.3f}")
     print(f"lattn-jax / floor = {res['ratio_lattn_over']['floor']:.3f} (median over rounds)")
     for name, entry in res["agreement"].items():
         parts = [

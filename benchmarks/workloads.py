@@ -214,9 +214,11 @@ def _floor_fns(cfg: W1Config):
     """The floor's two parts: drawing the random numbers lattn-jax's gap sampler
     draws (per key: ``1 + (d - 1) % 2`` normals and ``(d - 1) // 2`` 32-bit words,
     reduced by a sum so nothing is dead code; ``_laws._uniform_gaps``) and one
-    fused pass per beta over in-memory gaps (the two sums an online softmax needs
-    for entropy and max weight). Plus, for reference and not in the floor, the
-    ``d`` normals per key that the peers draw."""
+    fused pass per beta over in-memory gaps: one ``exp`` per key and the two sums
+    an online softmax needs for entropy and max weight, as dot products one
+    context at a time (the fastest form measured on CPU; 3-4x faster than the
+    same sums as a reduction, which is reported beside it). Plus, for reference
+    and not in the floor, the ``d`` normals per key that the peers draw."""
     per_chunk = max(1, min(cfg.contexts, 2**22 // cfg.n))
     k = cfg.d - 1
 
@@ -237,15 +239,28 @@ def _floor_fns(cfg: W1Config):
 
     @jax.jit
     def one_pass(gaps, betas):
-        g = gaps - jnp.min(gaps, axis=-1, keepdims=True)
+        def per_context(g):
+            u = g - jnp.min(g)
+
+            def per_beta(beta):
+                e = jnp.exp(-beta * u)
+                return jnp.dot(e, jnp.ones_like(e)), jnp.dot(e, u)
+
+            return jax.vmap(per_beta)(betas)
+
+        return jax.lax.map(per_context, gaps)
+
+    @jax.jit
+    def one_pass_reduction(gaps, betas):
+        u = gaps - jnp.min(gaps, axis=-1, keepdims=True)
 
         def per_beta(beta):
-            e = jnp.exp(-beta * g)
-            return jnp.sum(e, axis=-1), jnp.sum(e * g, axis=-1)
+            e = jnp.exp(-beta * u)
+            return jnp.sum(e, axis=-1), jnp.sum(e * u, axis=-1)
 
         return jax.lax.map(per_beta, betas)
 
-    return rng, one_pass, normals
+    return rng, one_pass, one_pass_reduction, normals
 
 
 def w1_agreement(results: dict, reference: str, paired: set[str]) -> dict:
@@ -284,7 +299,7 @@ def run_w1(cfg: W1Config, reps: int, peers: list[str], log=print) -> dict:
         impls["numpy"] = lambda: w1_numpy(cfg)
     if "torch" in peers:
         impls["torch"] = lambda: w1_torch(cfg)
-    rng, one_pass, normals = _floor_fns(cfg)
+    rng, one_pass, one_pass_reduction, normals = _floor_fns(cfg)
     key = jax.random.key(cfg.seed)
     betas = jnp.asarray(cfg.betas)
     gaps = jax.jit(
@@ -295,6 +310,7 @@ def run_w1(cfg: W1Config, reps: int, peers: list[str], log=print) -> dict:
     impls["floor: random numbers"] = lambda: rng(key)
     impls["floor: one pass per beta"] = lambda: one_pass(gaps, betas)
     impls["reference: d normals per key"] = lambda: normals(key)
+    impls["reference: one pass per beta as a reduction"] = lambda: one_pass_reduction(gaps, betas)
     log(f"W1: R = {cfg.contexts} contexts of n = {cfg.n} keys in d = {cfg.d}, {cfg.num_betas} betas, {reps} rounds")
     first, rounds, outputs = alternate(impls, reps)
     median = {name: float(np.median(ts)) for name, ts in rounds.items()}

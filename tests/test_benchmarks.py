@@ -28,6 +28,7 @@ def test_run_quick(tmp_path):
         "floor: random numbers",
         "floor: one pass per beta",
         "reference: d normals per key",
+        "reference: one pass per beta as a reduction",
     }
     assert w1["agreement_ok"], w1["agreement"]
     assert set(w1["ratio_lattn_over"]) == {"naive-jax", "numpy", "floor"}
