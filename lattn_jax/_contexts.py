@@ -37,7 +37,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from ._laws import AbstractLaw, default_float
-from ._observables import Atoms
+from ._observables import Atoms, atoms_summary, finisher, reference_gap
 from ._special import gamma_large, legendre_unit
 from ._streaming import DEFAULT_CHUNK, StreamingSampler
 
@@ -158,7 +158,7 @@ class ContextSampler(eqx.Module):
         """The ``k`` smallest gaps of the context, ascending."""
         return -jax.lax.top_k(-row, k)[0]
 
-    def truncation_error(self, row: Float[Array, " m"], kernel, beta: ArrayLike) -> Float[Array, ""]:
+    def truncation_error(self, row: Float[Array, " m"], kernel, beta: ArrayLike) -> Float[Array, "*k"]:
         """Second-order effect on ``kernel`` of replacing the far keys by their
         conditional mean (order statistics; ``0`` when ``n <= K``).
 
@@ -170,31 +170,28 @@ class ContextSampler(eqx.Module):
             E[f] - f(mean cloud) ~ 1/2 sum_j c_j d^2 f / d c_j^2,
 
         where the tail atoms (count ``c_j`` at gap ``g_j``) discretize ``mu``;
-        the first-order term vanishes. For the max weight ``1/Z`` this is
+        the first-order term vanishes. Every built-in observable is a function
+        ``F`` of the sums ``s = (s0, s1, s2)`` of a :class:`Summary`, which are
+        linear in the counts, ``ds / dc_j = a_j = (e^{z_j}, z_j e^{z_j}, e^{2 z_j})``,
+        so the sum is ``1/2 tr(H M)`` with ``H`` the 3 x 3 Hessian of ``F`` and
+        ``M = sum_j c_j a_j a_j^T``. For the max weight ``1/Z`` this is
         ``Var(T) / Z^3`` with ``Var(T) = sum_j c_j e^{-2 beta (g_j - g_1)}``.
         """
         if self.method != "order-statistics":
             return jnp.zeros((), row.dtype)
         atoms = self.atoms(row, beta)
-        tail_log_counts = atoms.log_counts[self.head :]
+        finish, k = finisher(kernel)
+        summary = atoms_summary(atoms, beta, k)
+        z = -beta * (atoms.gaps[self.head :] - reference_gap(atoms))  # the tail atoms' logits, as in the summary
+        root = jnp.exp(0.5 * atoms.log_counts[self.head :] + z)  # sqrt(c_j) e^{z_j}; 0 for an empty tail
+        b = jnp.stack([root, root * z, root * jnp.exp(z)])
+        moments = b @ b.T
 
-        def f(eps):
-            log_counts = jnp.concatenate([atoms.log_counts[: self.head], tail_log_counts + jnp.log1p(eps)])
-            return kernel(Atoms(atoms.gaps, log_counts, self.head), beta)
+        def of_sums(s):
+            return finish(eqx.tree_at(lambda t: (t.s0, t.s1, t.s2), summary, (s[0], s[1], s[2])))
 
-        def second(direction):
-            def first(s):
-                return jax.jvp(lambda s_: f(s_ * direction), (s,), (jnp.ones_like(s),))[1]
-
-            zero = jnp.zeros((), row.dtype)
-            return jax.jvp(first, (zero,), (jnp.ones_like(zero),))[1]
-
-        # d^2/d eps_j^2 of f(c (1 + eps)) is c_j^2 f_jj.
-        curvature = jax.vmap(second)(jnp.eye(TAIL_NODES, dtype=row.dtype))
-        has = tail_log_counts > -jnp.inf
-        inverse_counts = jnp.exp(-jnp.where(has, tail_log_counts, 0.0))
-        column = (slice(None),) + (None,) * (curvature.ndim - 1)  # stacked observables: (nodes, k)
-        return 0.5 * jnp.sum(jnp.where(has[column], inverse_counts[column] * curvature, 0.0), axis=0)
+        hessian = jax.hessian(of_sums)(jnp.stack([summary.s0, summary.s1, summary.s2]))
+        return 0.5 * jnp.sum(hessian * moments, axis=(-2, -1))
 
 
 _BATCH_ELEMENTS = 2**18  # about 1 MiB of float32 gaps per chunk: measured best for dense and order statistics

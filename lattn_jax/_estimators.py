@@ -24,7 +24,7 @@ class Estimate(eqx.Module):
     (same contexts, forward mode). Arrays have the shape of ``beta``.
 
     ``truncation_error`` (order statistics only, else ``None``) is the mean over
-    the first 64 contexts of ``|1/2 sum_j c_j d^2 f / dc_j^2|``, the second-order change of the
+    the contexts of ``|1/2 sum_j c_j d^2 f / dc_j^2|``, the second-order change of the
     observable when the far keys' random sum is replaced by its conditional mean
     (see :meth:`ContextSampler.truncation_error`): a bound on the method's bias
     of ``mean`` to be read against ``stderr``.
@@ -106,9 +106,6 @@ def _truncation_function(kernel: Callable) -> Callable:
     return per_context
 
 
-TRUNCATION_CONTEXTS = 64
-
-
 @eqx.filter_jit
 def _estimate(per_context, sampler, key, beta, num_contexts, derivative, truncation=None, mesh=None):
     keys = jax.random.split(key, num_contexts)
@@ -118,9 +115,12 @@ def _estimate(per_context, sampler, key, beta, num_contexts, derivative, truncat
         def f(b_):
             return jax.vmap(lambda bi: per_context(sampler, row, bi))(b_)
 
-        return jax.jvp(f, (b,), (jnp.ones_like(b),)) if derivative else (f(b), None)
+        values, tangents = jax.jvp(f, (b,), (jnp.ones_like(b),)) if derivative else (f(b), None)
+        # Order statistics' bias term, on the same rows (a 3 x 3 Hessian per context and beta).
+        bias = None if truncation is None else jax.vmap(lambda bi: truncation(sampler, row, bi))(b)
+        return values, tangents, bias
 
-    values, tangents = context_values(one, sampler, keys, flat, mesh=mesh)
+    values, tangents, bias = context_values(one, sampler, keys, flat, mesh=mesh)
     shape = beta.shape + values.shape[2:]  # values: (contexts, beta, *observables)
     mean, stderr = _mean_and_stderr(values)
     dmean = dstderr = trunc = None
@@ -128,12 +128,7 @@ def _estimate(per_context, sampler, key, beta, num_contexts, derivative, truncat
         dmean, dstderr = _mean_and_stderr(tangents)
         dmean, dstderr = dmean.reshape(shape), dstderr.reshape(shape)
     if truncation is not None:
-        # A bias estimate needs no Monte Carlo precision: the first few contexts
-        # suffice, and each costs TAIL_NODES second derivatives.
-        def bias(row, b):
-            return jax.vmap(lambda bi: truncation(sampler, row, bi))(b)
-
-        trunc = jnp.mean(context_values(bias, sampler, keys[:TRUNCATION_CONTEXTS], flat), axis=0).reshape(shape)
+        trunc = jnp.mean(bias, axis=0).reshape(shape)
     return Estimate(mean.reshape(shape), stderr.reshape(shape), dmean, dstderr, trunc)
 
 

@@ -34,15 +34,16 @@ class Atoms(eqx.Module):
 def _log_key_weights(atoms: Atoms, beta: ArrayLike) -> tuple[Array, Array]:
     """Per-key log weights of each atom and the atoms' log multiplicities.
     Atoms of multiplicity zero (padding) neither set the reference gap nor hold weight."""
-    g = atoms.gaps
-    if atoms.log_counts is None:
-        log_counts = jnp.zeros_like(g)
-        g_min = jnp.min(g)
-    else:
-        log_counts = atoms.log_counts
-        g_min = jnp.min(jnp.where(log_counts > -jnp.inf, g, jnp.inf))
-    z = -beta * (g - g_min)
+    log_counts = jnp.zeros_like(atoms.gaps) if atoms.log_counts is None else atoms.log_counts
+    z = -beta * (atoms.gaps - reference_gap(atoms))
     return z - logsumexp(z + log_counts), log_counts
+
+
+def reference_gap(atoms: Atoms) -> Array:
+    """The smallest gap held by a key (atoms of multiplicity zero are padding)."""
+    if atoms.log_counts is None:
+        return jnp.min(atoms.gaps)
+    return jnp.min(jnp.where(atoms.log_counts > -jnp.inf, atoms.gaps, jnp.inf))
 
 
 class Summary(eqx.Module):
@@ -76,6 +77,19 @@ def dense_summary(g: Float[Array, " n"], beta: ArrayLike) -> Summary:
     e = jnp.exp(-beta * u)
     zero = jnp.zeros((0,), g.dtype)
     return Summary(-beta * g_min, jnp.dot(e, jnp.ones_like(e)), -beta * jnp.dot(e, u), jnp.dot(e, e), zero)
+
+
+def atoms_summary(atoms: Atoms, beta: ArrayLike, k: int = 0) -> Summary:
+    """The :class:`Summary` of atoms with multiplicities (order statistics), with
+    logits taken relative to the smallest gap, ``z = -beta (g - g_min)``, so
+    ``m = 0`` and the nearest key has ``z = 0``; ``top`` holds the ``k`` largest
+    logits of the head (single keys)."""
+    head = atoms.gaps.shape[0] if atoms.num_head is None else atoms.num_head
+    z, log_counts = -beta * (atoms.gaps - reference_gap(atoms)), atoms.log_counts
+    e = jnp.exp(z + log_counts)  # 0 where the multiplicity is 0
+    top = jax.lax.top_k(jnp.where(log_counts[:head] > -jnp.inf, z[:head], -jnp.inf), k)[0]
+    zero = jnp.zeros((), z.dtype)
+    return Summary(zero, jnp.sum(e), jnp.sum(e * z), jnp.sum(e * jnp.exp(z)), top)
 
 
 def _summary_entropy(s: Summary) -> Array:

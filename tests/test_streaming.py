@@ -17,7 +17,7 @@ from lattn_jax import (
     top_k_mass,
 )
 from lattn_jax._contexts import TAIL_NODES, ContextSampler, resolve_method
-from lattn_jax._observables import Atoms, atoms_kernel
+from lattn_jax._observables import Atoms, atoms_kernel, stack_kernels
 from lattn_jax._streaming import StreamingSampler
 
 OBSERVABLES = [entropy, max_weight, participation_ratio, effective_size, functools.partial(top_k_mass, k=3)]
@@ -134,6 +134,42 @@ def test_truncation_error_of_max_weight_has_closed_form(key, x64):
     for beta in [10.0, 30.0, 100.0]:
         got, want = both(rows, jnp.asarray(beta))
         assert float(jnp.min(want)) > 1e-30  # not vacuous
+        np.testing.assert_allclose(got, want, rtol=1e-9)
+
+
+def _truncation_by_second_derivatives(sampler, row, kernel, beta):
+    """The Poisson term 1/2 sum_j c_j d^2 f / dc_j^2 straight from the atom kernel:
+    forward-over-forward derivatives along each tail atom's count (the
+    definition, independent of the summary's closed-form Hessian)."""
+    atoms = sampler.atoms(row, beta)
+    head_counts, tail_counts = atoms.log_counts[: sampler.head], atoms.log_counts[sampler.head :]
+
+    def along(direction):
+        def f(t):  # counts c (1 + t e_j): d^2 f / dt^2 = c_j^2 f_jj
+            counts = jnp.concatenate([head_counts, tail_counts + jnp.log1p(t * direction)])
+            return kernel(Atoms(atoms.gaps, counts, sampler.head), beta)
+
+        zero = jnp.zeros((), row.dtype)
+        return jax.jvp(lambda s: jax.jvp(f, (s,), (jnp.ones_like(s),))[1], (zero,), (jnp.ones_like(zero),))[1]
+
+    curvature = jax.vmap(along)(jnp.eye(TAIL_NODES, dtype=row.dtype))
+    inverse_counts = jnp.exp(-tail_counts).reshape((-1,) + (1,) * (curvature.ndim - 1))
+    return 0.5 * jnp.sum(inverse_counts * curvature, axis=0)
+
+
+def test_truncation_error_equals_the_second_derivatives_of_every_kernel(key, x64):
+    """The summary Hessian route equals the second derivatives of the atom kernels
+    (all five observables, stacked, so each one's finisher is checked), from deep
+    sub-critical (beta* ~ 1e4 here) to 0.3 beta*."""
+    law = UniformSphere(4)
+    sampler = ContextSampler.make(law, 10**6, "order-statistics", head=64)
+    rows = jax.vmap(sampler.sample)(jax.random.split(key, 3))
+    kernel = stack_kernels(tuple(atoms_kernel(o) for o in OBSERVABLES))
+    summary_route = jax.jit(jax.vmap(lambda r, b: sampler.truncation_error(r, kernel, b), (0, None)))
+    definition = jax.jit(jax.vmap(lambda r, b: _truncation_by_second_derivatives(sampler, r, kernel, b), (0, None)))
+    for beta in [100.0, 300.0, 3000.0]:  # above ~1e4 the term underflows (< 1e-40)
+        got, want = summary_route(rows, jnp.asarray(beta)), definition(rows, jnp.asarray(beta))
+        assert float(jnp.min(jnp.abs(want))) > 1e-9  # not vacuous
         np.testing.assert_allclose(got, want, rtol=1e-9)
 
 
