@@ -1,11 +1,12 @@
 """Independent check of beta* for d = 4, n = 1e5 (issue 2's accuracy target).
 
-The toolkit's default search (order statistics: the 512 smallest gaps exactly,
+The toolkit's default search (order statistics: the 2048 smallest gaps exactly,
 the far keys by their conditional mean) is compared with a float64 brute force
-that samples all n = 1e5 keys of every context as d = 4 normals
-(``UniformSphere.sample_gaps``, method="dense") and evaluates E[max weight] on a
-grid of beta around the search's beta* in one pass over the contexts; the brute
-force's own root is interpolated from that grid (log-linear in beta).
+that samples all n = 1e5 gaps of every context (``UniformSphere.sample_gaps``,
+method="dense": each gap from a normal and a chi-square built from exponentials,
+exact in law) and evaluates E[max weight] on a grid of beta around the search's
+beta* in one pass over the contexts; the brute force's own root is interpolated
+from that grid (log-linear in beta).
 
     python benchmarks/accuracy_d4.py [--contexts 8192]
 """

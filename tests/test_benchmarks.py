@@ -38,3 +38,16 @@ def test_run_quick(tmp_path):
     assert set(methods) == {"order-statistics"}
     assert all(v["largest_n"] == 1000 and v["points"][0]["peak_rss_bytes"] > 0 for v in methods.values()), methods
     assert "agreement" in result.stdout and "W3" in result.stdout
+
+
+@pytest.mark.slow  # ~30 s: the accelerator script at tiny sizes, so it stays ready for a lent GPU
+def test_gpu_script_quick_on_cpu(tmp_path):
+    out = tmp_path / "gpu.json"
+    command = [sys.executable, "benchmarks/gpu.py", "--quick", "--json", str(out)]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    record = json.loads(out.read_text())
+    assert record["w1"]["agreement_ok"], record["w1"]["agreement"]
+    assert all(row["rel"] <= 0.01 for row in record["w2"]["rows"]), record["w2"]
+    assert set(record["w3"]) == {"dense", "order-statistics", "streaming"}
+    assert all(v["largest_n"] >= 1000 for v in record["w3"].values()), record["w3"]
