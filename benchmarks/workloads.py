@@ -216,7 +216,7 @@ def _floor_fns(cfg: W1Config):
     reduced by a sum so nothing is dead code; ``_laws._uniform_gaps``) and one
     fused pass per beta over in-memory gaps: one ``exp`` per key and the two sums
     an online softmax needs for entropy and max weight, as dot products one
-    context at a time (the fastest form measured on CPU; 3-4x faster than the
+    context at a time (the fastest form measured on CPU; about 3x faster than the
     same sums as a reduction, which is reported beside it). Plus, for reference
     and not in the floor, the ``d`` normals per key that the peers draw."""
     per_chunk = max(1, min(cfg.contexts, 2**22 // cfg.n))
