@@ -132,3 +132,22 @@ def test_csv_progress_and_quiet(tmp_path, capsys):
     captured = capsys.readouterr()
     assert captured.out.count("(resumed)") == 2
     assert captured.err.strip().splitlines() == [f"results written to {log}"]
+
+
+def test_swallowed_ctrl_c_still_interrupts(tmp_path, monkeypatch, capsys):
+    """A Ctrl-C whose KeyboardInterrupt Python dropped (raised inside a gc callback,
+    as JAX has) is remembered: the run stops before the next point, exit code 130."""
+    from lattn_jax import _critical
+    from lattn_jax.cli import _common
+
+    real = _critical.find_critical_beta
+
+    def search(*args, **kwargs):
+        _common._SIGINT["seen"] = True  # Ctrl-C arrived during the search; its exception was lost
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_critical, "find_critical_beta", search)
+    log = tmp_path / "scan.jsonl"
+    code = main(["critical", *CONFIG, "--n", "100", "200", "--jsonl", str(log), "--quiet"])
+    assert code == 130 and "interrupted" in capsys.readouterr().err
+    assert [p["n"] for p in _points(log)] == [100]  # the finished point is kept, the next never started

@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from . import _critical, _figures, _fit_schedule, _regime, _validate
-from ._common import UsageError
+from ._common import UsageError, check_interrupted, sigint_guard
 
 COMMANDS = (_critical, _validate, _regime, _fit_schedule, _figures)
 
@@ -36,7 +36,10 @@ def main(argv=None) -> int:
         if args.command is None:
             parser.print_help()
             return 0
-        return args.run(args)
+        with sigint_guard():
+            code = args.run(args)
+            check_interrupted()  # a Ctrl-C whose exception was swallowed still ends as an interrupt
+            return code
     except (UsageError, ValueError, TypeError) as err:
         print(f"lattn: error: {err}", file=sys.stderr)
         return 2

@@ -1,10 +1,13 @@
 """Pieces every ``lattn`` command shares: argument types, one-line usage errors,
-JAX set-up and atomic JSON output."""
+JAX set-up, Ctrl-C handling and atomic JSON output."""
 
 import argparse
+import contextlib
 import json
 import math
 import os
+import signal
+import threading
 from pathlib import Path
 
 SCHEMA_VERSION = 1
@@ -34,6 +37,41 @@ def writable(text: str) -> Path:
     if not os.access(parent, os.W_OK) or path.is_dir():
         raise argparse.ArgumentTypeError(f"cannot write {text!r}")
     return path
+
+
+_SIGINT = {"seen": False}
+
+
+def _on_sigint(signum, frame):
+    _SIGINT["seen"] = True
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def sigint_guard():
+    """Ctrl-C raises ``KeyboardInterrupt`` as usual, and is also remembered:
+    Python drops an exception raised inside a garbage-collection callback (JAX
+    has one), so a Ctrl-C landing there would otherwise be lost and the run
+    would go on. :func:`check_interrupted` re-raises it at a safe point. Only
+    where SIGINT has Python's default handler, on the main thread."""
+    install = (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    )
+    _SIGINT["seen"] = False
+    if install:
+        signal.signal(signal.SIGINT, _on_sigint)
+    try:
+        yield
+    finally:
+        if install:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def check_interrupted() -> None:
+    """Raise ``KeyboardInterrupt`` if a Ctrl-C arrived whose exception was swallowed."""
+    if _SIGINT["seen"]:
+        raise KeyboardInterrupt
 
 
 def setup_jax(x64: bool = False):

@@ -9,6 +9,7 @@ from ._common import (
     LAW_SPECS,
     SCHEMA_VERSION,
     UsageError,
+    check_interrupted,
     count,
     law_name,
     law_spec,
@@ -282,6 +283,7 @@ def run(args) -> int:
                     payload["results"].append(row)
                     _print_row(row, say, resumed=True)
                     continue
+                check_interrupted()
                 bar.start(f"d={d} n={n}")
                 k_search, k_check = jax.random.split(jax.random.fold_in(jax.random.fold_in(base, d), n % (2**31)))
                 crit = find_critical_beta(
