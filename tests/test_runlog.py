@@ -147,6 +147,7 @@ def test_swallowed_ctrl_c_still_interrupts(tmp_path, monkeypatch, capsys):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(_critical, "find_critical_beta", search)
+    monkeypatch.setitem(_common._SIGINT, "seen", False)  # restored after the test, so no later run sees it
     log = tmp_path / "scan.jsonl"
     code = main(["critical", *CONFIG, "--n", "100", "200", "--jsonl", str(log), "--quiet"])
     assert code == 130 and "interrupted" in capsys.readouterr().err

@@ -58,8 +58,8 @@ def sigint_guard():
         threading.current_thread() is threading.main_thread()
         and signal.getsignal(signal.SIGINT) is signal.default_int_handler
     )
-    _SIGINT["seen"] = False
-    if install:
+    if install:  # the outermost command (``lattn figures`` runs others inside itself)
+        _SIGINT["seen"] = False
         signal.signal(signal.SIGINT, _on_sigint)
     try:
         yield
