@@ -197,17 +197,17 @@ class ContextSampler(eqx.Module):
 # Gap values per vmapped chunk: about 1 MiB of float32 on CPU (measured best for
 # dense and order statistics: the chunk stays in cache); 16 MiB on accelerators,
 # where each chunk is a kernel launch (not measured: no GPU was lent yet).
-_BATCH_ELEMENTS = {"cpu": 2**18}
+_BATCH_ELEMENTS_CPU = 2**18
 _BATCH_ELEMENTS_ACCELERATOR = 2**22
 
 
 def batch_size(num_contexts: int, row_size: int, elements: int | None = None) -> int:
     """Contexts per vmapped chunk so a chunk holds about ``elements`` gap values
-    (by default per backend, see ``_BATCH_ELEMENTS``); a divisor of
+    (by default per backend, see ``_BATCH_ELEMENTS_CPU``); a divisor of
     ``num_contexts`` when one is close, so ``lax.map`` needs no separately
     compiled remainder chunk."""
     if elements is None:
-        elements = _BATCH_ELEMENTS.get(jax.default_backend(), _BATCH_ELEMENTS_ACCELERATOR)
+        elements = _BATCH_ELEMENTS_CPU if jax.default_backend() == "cpu" else _BATCH_ELEMENTS_ACCELERATOR
     limit = max(1, min(num_contexts, elements // max(row_size, 1)))
     divisor = max(d for d in range(1, limit + 1) if num_contexts % d == 0)
     return divisor if 4 * divisor >= limit else limit

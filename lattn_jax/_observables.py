@@ -96,6 +96,14 @@ def _summary_entropy(s: Summary) -> Array:
     return jnp.log(s.s0) - s.s1 / s.s0
 
 
+def _summary_max_weight(s: Summary) -> Array:  # the nearest key has z = m: its weight is 1 / s0
+    return 1.0 / s.s0
+
+
+def _summary_participation_ratio(s: Summary) -> Array:
+    return s.s0 * s.s0 / s.s2
+
+
 def _entropy(atoms: Atoms, beta: ArrayLike) -> Array:
     if atoms.log_counts is None:
         return _summary_entropy(dense_summary(atoms.gaps, beta))
@@ -108,16 +116,15 @@ def _effective_size(atoms: Atoms, beta: ArrayLike) -> Array:
 
 
 def _max_weight(atoms: Atoms, beta: ArrayLike) -> Array:
-    if atoms.log_counts is None:  # the nearest key has z = m: its weight is 1 / s0
-        return 1.0 / dense_summary(atoms.gaps, beta).s0
+    if atoms.log_counts is None:
+        return _summary_max_weight(dense_summary(atoms.gaps, beta))
     lw, lc = _log_key_weights(atoms, beta)
     return jnp.exp(jnp.max(jnp.where(lc > -jnp.inf, lw, -jnp.inf)))
 
 
 def _participation_ratio(atoms: Atoms, beta: ArrayLike) -> Array:
     if atoms.log_counts is None:
-        s = dense_summary(atoms.gaps, beta)
-        return s.s0 * s.s0 / s.s2
+        return _summary_participation_ratio(dense_summary(atoms.gaps, beta))
     lw, lc = _log_key_weights(atoms, beta)
     return jnp.exp(-logsumexp(lc + 2.0 * lw))
 
@@ -230,9 +237,9 @@ def _bind(kernel: Callable, keywords: tuple) -> Callable:
 
 _FINISHERS: dict[Callable, Callable[[Summary], Array]] = {
     _entropy: _summary_entropy,
-    _max_weight: lambda s: 1.0 / s.s0,
+    _max_weight: _summary_max_weight,
     _effective_size: lambda s: jnp.exp(_summary_entropy(s)),
-    _participation_ratio: lambda s: s.s0 * s.s0 / s.s2,
+    _participation_ratio: _summary_participation_ratio,
 }
 
 
