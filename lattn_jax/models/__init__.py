@@ -1,0 +1,20 @@
+"""Real models: a JAX/equinox BERT encoder read from a Hugging Face directory
+(the bundled all-MiniLM-L6-v2 by default), a reproducible real-text corpus,
+and the per-head query/key pools gathered over it.
+
+Not imported by ``import lattn_jax`` (it keeps the top level light); use
+``from lattn_jax import models`` or ``import lattn_jax.models``.
+"""
+
+from ._bert import Bert as Bert
+from ._bert import load_bert as load_bert
+from ._corpus import Corpus as Corpus
+from ._corpus import default_corpus as default_corpus
+from ._corpus import read_corpus as read_corpus
+from ._pools import HeadPools as HeadPools
+from ._pools import gather_pools as gather_pools
+
+# ---------------------------------------------------------------------------
+# Per-head analysis (lattn_jax/models/_heads.py, maintained separately):
+# add `from ._heads import ... as ...` lines below this marker.
+# ---------------------------------------------------------------------------
