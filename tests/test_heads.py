@@ -1,0 +1,245 @@
+"""Per-head analysis (lattn_jax.models._heads) on synthetic pools: t*(n) against
+an independent NumPy brute force, the horizon, the law fits, schedules, JSON."""
+
+import json
+import math
+
+import jax
+import numpy as np
+import pytest
+
+from lattn_jax import Constant, QwenLogN
+from lattn_jax.models import HeadPools
+from lattn_jax.models._heads import (
+    LAWS,
+    analyze_heads,
+    estimate_score_exponent,
+    fit_scaling_laws,
+    head_scores,
+    published_schedules,
+    report_from_json,
+    report_to_json,
+    schedule_horizon,
+    selectivity_horizon,
+)
+
+NS = (100, 300, 1000)
+POOL = 20_000
+NQ = 48
+D = 4
+
+
+def _pools(seed=0, *, queries=None, keys=None, special=0.0):
+    """Two heads: keys on a sphere of radius 4 with queries of norm 4 (scores
+    8 cos(angle), alpha = d - 1 = 3), and Gaussian keys and queries."""
+    rng = np.random.default_rng(seed)
+    sphere_k = rng.normal(size=(POOL, D))
+    sphere_k *= 4.0 / np.linalg.norm(sphere_k, axis=1, keepdims=True)
+    sphere_q = rng.normal(size=(NQ, D))
+    sphere_q *= 4.0 / np.linalg.norm(sphere_q, axis=1, keepdims=True)
+    gauss_k, gauss_q = rng.normal(size=(POOL, D)), rng.normal(size=(NQ, D))
+    q = np.stack([sphere_q, gauss_q])[None].astype(np.float32) if queries is None else queries
+    k = np.stack([sphere_k, gauss_k])[None].astype(np.float32) if keys is None else keys
+    return HeadPools(
+        queries=q,
+        keys=k,
+        seq_len=np.array([120, 80]),
+        real_max_weight=np.array([[[0.9, 0.1]], [[0.7, 0.1]]]),
+        real_entropy=np.array([[[0.5, 3.0]], [[0.7, 3.2]]]),
+        special_mass=np.array([[special, 0.1]]),
+        head_dim=D,
+        corpus="synthetic",
+    )
+
+
+SCHEDULES = {"qwen": QwenLogN(1.0, 512.0), "big": Constant(100.0)}
+
+
+@pytest.fixture(scope="module")
+def pools():
+    return _pools()
+
+
+@pytest.fixture(scope="module")
+def report(pools):
+    return analyze_heads(
+        pools, jax.random.key(7), ns=NS, num_contexts=512, schedules=SCHEDULES, schedule_ns=(1000, 1e5)
+    )
+
+
+def _brute_force_t_star(queries, keys, n, rng, contexts=2000, level=0.5):
+    """Independent dense brute force in float64: contexts of one random query and
+    n keys drawn with replacement; bisection in log t on the mean max weight;
+    standard error by the delta method (slope by a central difference)."""
+    qi = rng.integers(0, queries.shape[0], contexts)
+    ki = rng.integers(0, keys.shape[0], (contexts, n))
+    q = queries[qi].astype(np.float64)
+    s = np.einsum("cnd,cd->cn", keys[ki].astype(np.float64), q) / math.sqrt(keys.shape[1])
+    s -= s.max(axis=1, keepdims=True)
+
+    def max_w(t):
+        return 1.0 / np.exp(t * s).sum(axis=1)
+
+    lo, hi = -10.0, 10.0
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if max_w(math.exp(mid)).mean() < level else (lo, mid)
+    t = math.exp(0.5 * (lo + hi))
+    values = max_w(t)
+    slope = (max_w(t * 1.01).mean() - max_w(t / 1.01).mean()) / (2 * math.log(1.01))  # d E / d log t
+    return t, t * values.std(ddof=1) / math.sqrt(contexts) / slope
+
+
+@pytest.mark.parametrize("head", [0, 1])
+def test_t_star_matches_brute_force(pools, report, head):
+    rng = np.random.default_rng(100 + head)
+    q, k = np.asarray(pools.queries[0, head]), np.asarray(pools.keys[0, head])
+    for i in (0, 2):  # n = 100 and 1000
+        t_bf, se_bf = _brute_force_t_star(q, k, NS[i], rng)
+        t, se = float(report.t_star[0, head, i]), float(report.t_star_stderr[0, head, i])
+        z = (t - t_bf) / math.hypot(se, se_bf)
+        assert abs(z) < 4, f"head {head}, n = {NS[i]}: {t} ± {se} vs brute force {t_bf} ± {se_bf}"
+        assert se / t < 0.1
+
+
+def test_report_shapes_and_consistency(report):
+    assert report.shape == (1, 2)
+    assert report.t_star.shape == (1, 2, 3) and report.schedule_ratio.shape == (1, 2, 2, 2)
+    assert bool(np.all(report.t_star_converged))
+    # t* grows with n; the sphere head follows the power law with p near 2/alpha = 2/3 (finite-size: a bit above)
+    assert np.all(np.diff(np.asarray(report.t_star), axis=-1) > 0)
+    assert 0.5 < float(report.power_exponent[0, 0]) < 0.9
+    assert abs(float(report.alpha[0, 0]) - 3.0) < 0.6
+    # E[max w] at t = 1 and t*: the horizon is where t* crosses 1, consistent with the t* grid
+    t_star = np.asarray(report.t_star[0, 0])
+    censored = int(report.horizon_censored[0, 0])
+    assert censored == (-1 if t_star[0] > 1 else 1 if t_star[-1] < 1 else 0)
+    assert report.real_length == 100
+    assert np.isclose(float(report.real_max_weight[0, 0]), 0.8) and np.isclose(float(report.real_entropy[0, 1]), 3.1)
+
+
+def test_schedule_regimes_by_hand(report):
+    names = report.schedule_names
+    assert names == ("qwen", "big")
+    multiplier = np.asarray(report.schedule_multiplier)
+    np.testing.assert_allclose(multiplier[0], [math.log(1000) / math.log(512), math.log(1e5) / math.log(512)], 1e-5)
+    np.testing.assert_allclose(multiplier[1], [100.0, 100.0])
+    assert np.asarray(report.schedule_extrapolated).tolist() == [False, True]
+    for head in range(2):
+        t_1000 = float(report.t_star[0, head, 2])
+        assert float(report.schedule_t_star[0, head, 0]) == pytest.approx(t_1000)
+        ratio = np.asarray(report.schedule_ratio[0, head])
+        assert ratio[0, 0] == pytest.approx(multiplier[0, 0] / t_1000, rel=1e-5)
+        expected = -1 if ratio[0, 0] < 0.5 else 1 if ratio[0, 0] > 2 else 0
+        assert int(report.schedule_regime[0, head, 0, 0]) == expected
+        assert int(report.schedule_regime[0, head, 1, 0]) == 1  # 100 >> t*(1e3)
+        expected = np.where(ratio < 0.5, -1, np.where(ratio > 2, 1, 0))
+        assert np.asarray(report.schedule_regime[0, head]).tolist() == expected.tolist()
+        # along the preferred law t* at 1e5 is above t*(1e3)
+        assert float(report.schedule_t_star[0, head, 1]) > t_1000
+
+
+def test_schedule_horizon_hand_computable():
+    def t_star(n):
+        return 0.01 * n**0.5  # t* = 1 at n = 1e4
+
+    assert schedule_horizon(lambda n: np.ones_like(n), t_star, 2.0) == pytest.approx((4.0, 0), abs=1e-9)
+    # log-n growth: ln n / ln 100 = 0.01 sqrt(n) near n = 3.7e5 (solved here independently by bisection)
+    lo, hi = 4.0, 7.0
+    for _ in range(80):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if math.log(10**mid) / math.log(100) >= 0.01 * 10 ** (mid / 2) else (lo, mid)
+    log10_n, censored = schedule_horizon(lambda n: np.log(n) / math.log(100), t_star, 2.0)
+    assert censored == 0 and log10_n == pytest.approx(lo, abs=2e-3)
+    assert schedule_horizon(lambda n: 1e9 * np.ones_like(n), t_star, 2.0) == (12.0, 1)
+    assert schedule_horizon(lambda n: 1e-9 * np.ones_like(n), t_star, 2.0) == (2.0, -1)
+
+
+def test_selectivity_horizon_interpolates_and_censors():
+    log10_n, se, censored = selectivity_horizon([1e2, 1e3, 1e4], [0.8, 0.6, 0.3], [0.01, 0.01, 0.01])
+    assert censored == 0 and log10_n == pytest.approx(3.0 + 0.1 / 0.3)
+    # delta method: d/da = (L - b)/(a - b)^2, d/db = (a - L)/(a - b)^2 (decades per unit of E[max w])
+    assert se == pytest.approx(math.hypot(0.2 / 0.09, 0.1 / 0.09) * 0.01)
+    assert selectivity_horizon([1e2, 1e3], [0.4, 0.3], [0.0, 0.0])[::2] == (2.0, -1)
+    assert selectivity_horizon([1e2, 1e3], [0.9, 0.7], [0.0, 0.0])[::2] == (3.0, 1)
+
+
+@pytest.mark.parametrize("law", LAWS)
+def test_fits_pick_the_law_the_data_follow(law):
+    rng = np.random.default_rng(LAWS.index(law))
+    ns = np.geomspace(1e2, 1e5, 7)
+    truth = {"power": 0.5 * ns**0.3, "sqrt-log": 2.0 * np.sqrt(np.log(ns)), "log": 0.7 * np.log(ns)}[law]
+    se = 0.01 * truth
+    fits = fit_scaling_laws(ns, truth + se * rng.normal(size=ns.size), se)
+    assert LAWS[int(fits.best)] == law and bool(fits.decided)
+    best = int(fits.best)
+    assert float(fits.chi2[best]) < float(fits.dof[best]) + 4 * math.sqrt(2 * float(fits.dof[best]))
+    assert np.asarray(fits.dof).tolist() == [5, 6, 6]
+
+
+def test_fits_undecided_when_errors_are_large():
+    ns = np.array([1e2, 3e2, 1e3])
+    fits = fit_scaling_laws(ns, np.log(ns), 0.5 * np.log(ns))
+    assert not bool(fits.decided)
+
+
+def test_score_exponent_on_sphere_scores():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(12, 60_000, 5))  # uniform on S^4, fixed query: alpha = 4
+    est = estimate_score_exponent(3.0 * x[..., 0] / np.linalg.norm(x, axis=-1), k=200)
+    assert abs(est.alpha - 4.0) < 4 * est.stderr + 0.3
+    assert est.critical_exponent == pytest.approx(2 / est.alpha)
+
+
+def test_json_round_trip(report):
+    payload = json.loads(json.dumps(report_to_json(report)))
+    assert payload["meta"]["corpus"] == "synthetic" and len(payload["heads"]) == 2
+    back = report_from_json(payload)
+    for name, value in vars(report).items():
+        other = getattr(back, name)
+        if isinstance(value, jax.Array):
+            np.testing.assert_allclose(np.asarray(other), np.asarray(value), rtol=1e-6, err_msg=name)
+        else:
+            assert other == value, name
+
+
+def test_flags(report):
+    labels = report.labels()
+    # head 0: real max weight 0.8 against an i.i.d. ~0.1-0.3 at t = 1 -> sharper; head 1 is Gaussian, flatter or not
+    assert "sharper" in labels[0][0]["flags"]
+    assert labels[0][0]["law"] in (*LAWS, "undecided")
+    sink = analyze_heads(
+        _pools(special=0.7), jax.random.key(1), ns=NS, num_contexts=16, heads=[(0, 0)], schedules=SCHEDULES
+    )
+    assert "sink" in sink.labels()[0][0]["flags"]
+    assert np.all(np.isnan(np.asarray(sink.t_star[0, 1])))  # not analysed
+
+
+def test_published_schedules_are_one_at_the_train_length():
+    for name, schedule in published_schedules(512).items():
+        assert float(schedule(511.0)) == pytest.approx(1.0, rel=1e-3), name
+        assert float(schedule(1e6)) > 1.0, name
+
+
+def test_bad_input(pools):
+    key = jax.random.key(0)
+    with pytest.raises(ValueError, match="beyond what the pool supports"):
+        analyze_heads(pools, key, ns=(100, 1000, POOL // 5))
+    with pytest.raises(ValueError, match="level must be in the open interval"):
+        analyze_heads(pools, key, ns=NS, level=1.5)
+    with pytest.raises(ValueError, match="level must exceed 1/n"):
+        analyze_heads(pools, key, ns=(50, 100, 300), level=0.01)
+    with pytest.raises(ValueError, match="at least 3 distinct"):
+        analyze_heads(pools, key, ns=(100, 300))
+    with pytest.raises(ValueError, match="4-D"):
+        analyze_heads(_pools(queries=np.zeros((2, NQ, D), np.float32)), key, ns=NS)
+    with pytest.raises(ValueError, match="must agree"):
+        analyze_heads(_pools(queries=np.zeros((1, 2, NQ, D + 1), np.float32)), key, ns=NS)
+    with pytest.raises(ValueError, match="heads:"):
+        analyze_heads(pools, key, ns=NS, heads=[(3, 0)])
+    with pytest.raises(TypeError, match="schedules must be a mapping"):
+        analyze_heads(pools, key, ns=NS, schedules=[QwenLogN()])
+    with pytest.raises(TypeError, match="float array"):
+        head_scores(np.zeros((3, 2), int), np.zeros((5, 2)))
+    with pytest.raises(ValueError, match="need at least 3"):
+        fit_scaling_laws([1e2, 1e3], [1.0, 2.0], [0.1, 0.1])
