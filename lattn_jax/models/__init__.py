@@ -18,3 +18,13 @@ from ._pools import gather_pools as gather_pools
 # Per-head analysis (lattn_jax/models/_heads.py, maintained separately):
 # add `from ._heads import ... as ...` lines below this marker.
 # ---------------------------------------------------------------------------
+from ._heads import HeadReport as HeadReport
+from ._heads import HeadScores as HeadScores
+from ._heads import analyze_heads as analyze_heads
+from ._heads import estimate_score_exponent as estimate_score_exponent
+from ._heads import fit_scaling_laws as fit_scaling_laws
+from ._heads import head_scores as head_scores
+from ._heads import published_schedules as published_schedules
+from ._heads import random_pools as random_pools
+from ._heads import report_from_json as report_from_json
+from ._heads import report_to_json as report_to_json
