@@ -18,6 +18,7 @@ from ._pools import gather_pools as gather_pools
 # Per-head analysis (lattn_jax/models/_heads.py, maintained separately):
 # add `from ._heads import ... as ...` lines below this marker.
 # ---------------------------------------------------------------------------
+# isort: split
 from ._heads import HeadReport as HeadReport
 from ._heads import HeadScores as HeadScores
 from ._heads import analyze_heads as analyze_heads
