@@ -4,10 +4,10 @@ and ``run(args) -> int``; JAX is imported inside ``run`` so ``--help`` is fast."
 import argparse
 import sys
 
-from . import _critical, _figures, _fit_schedule, _regime, _validate
+from . import _critical, _figures, _fit_schedule, _heads, _regime, _validate
 from ._common import UsageError, check_interrupted, sigint_guard
 
-COMMANDS = (_critical, _validate, _regime, _fit_schedule, _figures)
+COMMANDS = (_critical, _validate, _regime, _fit_schedule, _figures, _heads)
 
 
 class _Parser(argparse.ArgumentParser):
