@@ -113,8 +113,10 @@ def _embed_tokens(weights: BertWeights, ids, eps: float):
 
 
 def _layer(p: BertLayers, x, bias, num_heads: int, eps: float):
-    """One encoder layer on ``x`` ``(b, t, hidden)``; returns the new ``x`` and
-    the raw ``q``, ``k`` ``(b, heads, t, d_h)`` and log-probabilities."""
+    """One encoder layer on ``x`` ``(b, t, hidden)``. Returns the new ``x``, the
+    raw ``q``, ``k`` ``(b, heads, t, d_h)``, and the attention as the shifted
+    logits ``z = l - max_j l`` with ``s = sum_j exp(z)`` and ``probs = exp(z) / s``
+    (``b, heads, t, t``), from which the callers take what they need."""
     b, t, hidden = x.shape
     dh = hidden // num_heads
 
@@ -125,12 +127,15 @@ def _layer(p: BertLayers, x, bias, num_heads: int, eps: float):
     k = split(x @ p.wk + p.bk)
     v = split(x @ p.wv + p.bv)
     logits = jnp.einsum("bhqd,bhkd->bhqk", q, k) / np.sqrt(dh).astype(x.dtype) + bias
-    log_p = jax.nn.log_softmax(logits, axis=-1)
-    ctx = jnp.einsum("bhqk,bhkd->bhqd", jnp.exp(log_p), v).transpose(0, 2, 1, 3).reshape(b, t, hidden)
+    z = logits - jax.lax.stop_gradient(jnp.max(logits, axis=-1, keepdims=True))
+    e = jnp.exp(z)
+    s = jnp.sum(e, axis=-1, keepdims=True)
+    probs = e / s
+    ctx = jnp.einsum("bhqk,bhkd->bhqd", probs, v).transpose(0, 2, 1, 3).reshape(b, t, hidden)
     x = _layer_norm(x + ctx @ p.wo + p.bo, p.ln1_w, p.ln1_b, eps)
     h = jax.nn.gelu(x @ p.wi + p.bi, approximate=False)
     x = _layer_norm(x + h @ p.wo2 + p.bo2, p.ln2_w, p.ln2_b, eps)
-    return x, q, k, log_p
+    return x, (q, k, z, s, probs)
 
 
 def _mask_bias(mask, dtype):
@@ -140,14 +145,14 @@ def _mask_bias(mask, dtype):
 
 
 def _scan_layers(weights: BertWeights, ids, mask, num_heads: int, eps: float, per_layer):
-    """Run the encoder; ``per_layer(q, k, log_p)`` picks what to keep from each
-    layer (stacked on a leading ``layers`` axis)."""
+    """Run the encoder; ``per_layer(q, k, z, s, probs)`` (see :func:`_layer`)
+    picks what to keep from each layer (stacked on a leading ``layers`` axis)."""
     x = _embed_tokens(weights, ids, eps)
     bias = _mask_bias(mask, x.dtype)
 
     def body(x, p):
-        x, q, k, log_p = _layer(p, x, bias, num_heads, eps)
-        return x, per_layer(q, k, log_p)
+        x, attn = _layer(p, x, bias, num_heads, eps)
+        return x, per_layer(*attn)
 
     return jax.lax.scan(body, x, weights.layers)
 
@@ -157,7 +162,7 @@ def encode(
     weights: BertWeights, ids: Int[Array, "b t"], mask: Bool[Array, "b t"], *, num_heads: int, eps: float
 ) -> Float[Array, "b t hidden"]:
     """The last hidden states of a padded batch (jitted)."""
-    x, _ = _scan_layers(weights, ids, mask, num_heads, eps, lambda q, k, log_p: None)
+    x, _ = _scan_layers(weights, ids, mask, num_heads, eps, lambda *attn: None)
     return x
 
 
@@ -166,8 +171,8 @@ def encode_attention(
     weights: BertWeights, ids: Int[Array, "b t"], mask: Bool[Array, "b t"], *, num_heads: int, eps: float
 ) -> tuple[Float[Array, "layers b heads t d"], Float[Array, "layers b heads t d"], Float[Array, "layers b heads t t"]]:
     """Raw ``q``, ``k`` and the attention probabilities of every layer (jitted)."""
-    _, (q, k, log_p) = _scan_layers(weights, ids, mask, num_heads, eps, lambda q, k, log_p: (q, k, jnp.exp(log_p)))
-    return q, k, log_p
+    _, (q, k, probs) = _scan_layers(weights, ids, mask, num_heads, eps, lambda q, k, z, s, probs: (q, k, probs))
+    return q, k, probs
 
 
 def mean_pool(
