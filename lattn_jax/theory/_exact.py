@@ -28,11 +28,11 @@ from jaxtyping import Array, ArrayLike, Float
 
 from .._laws import AbstractLaw, UniformSphere, default_float
 from .._validation import check_beta, check_int, check_open_unit
-from ._poisson import _tanh_sinh
+from ._quadrature import competitors, nodes, solve_increasing
 
-_NODES = 64
+_NODES = 64  # outer and middle tanh-sinh rules
+_INNER_NODES = 96  # each of the two inner rules
 _OUTER_MASS = 60.0  # the nearest gap stays below F^{-1}(60 / n): (1 - F)^{n-1} <= e^{-59} beyond
-_V_EXTRA = 60.0
 _S_MAX = 50.0
 
 
@@ -48,31 +48,36 @@ def _as_law(d_or_law) -> AbstractLaw:
 
 
 def _mean_max_weight(law: AbstractLaw, n: Array, log_beta: Array) -> Array:
+    """The formula of the module docstring, with the nearest gap integrated over
+    ``u = n F(g)`` (its law is ``du`` times the others' survival) and the
+    competitors by :func:`~._quadrature.competitors`."""
     dtype = log_beta.dtype
-    nodes, weights = (jnp.asarray(v, dtype) for v in _tanh_sinh(_NODES))
+    t, one_minus_t, w = nodes(_NODES, dtype)
     beta = jnp.exp(log_beta)
     g_max = jnp.asarray(law.gap_max, dtype)
-
-    def density(g):
-        return jnp.exp(law.gap_log_density(g))
-
-    u = jnp.minimum(_OUTER_MASS / n, 0.5)
-    g_outer = jnp.where(_OUTER_MASS / n < 0.5, law.gap_quantile(jnp.log(u), jnp.log1p(-u)), g_max)
-    g1 = g_outer * nodes
-    log_cdf, _ = law.gap_log_cdf_pair(g1)
-    s = _S_MAX * nodes
+    a = law.small_gap_expansion()[0]
+    u_max = jnp.minimum(_OUTER_MASS, n)
+    u = u_max * t
+    survival = ((n - u_max) + u_max * one_minus_t) / n  # 1 - F(g1), exact up to F = 1
+    g1 = law.gap_quantile(jnp.log(u) - jnp.log(n), jnp.log(survival))
+    s = _S_MAX * t
 
     def inner(g, s1):
-        v_max = jnp.minimum(jnp.maximum(jnp.log(s1), 0.0) + _V_EXTRA, beta * (g_max - g))
-        v = v_max * nodes
-        return v_max * jnp.sum(weights * -jnp.expm1(-s1 * jnp.exp(-v)) * density(g + v / beta)) / beta
+        def log_rho(v):  # the other gaps' density in v = beta (g' - g)
+            return law.gap_log_density(g + v / beta) - log_beta
 
-    j = jax.vmap(lambda g: jax.vmap(lambda s1: inner(g, s1))(s))(g1)  # (g, s)
-    mass = jnp.exp(log_cdf)[:, None] + j
-    below = mass < 1.0  # a double where keeps the derivative finite where the power is 0
-    log_power = jnp.where(below, (n - 1.0) * jnp.log1p(-jnp.where(below, mass, 0.0)), -jnp.inf)
-    middle = _S_MAX * jnp.sum(weights * jnp.exp(-s + log_power), axis=1)
-    return n * g_outer * jnp.sum(weights * density(g1) * middle)
+        return competitors(log_rho, s1, beta * g, a, beta * (g_max - g), _INNER_NODES)
+
+    j = jax.vmap(lambda g: jax.vmap(lambda s1: inner(g, s1))(s))(g1)  # (u, s)
+    mass = (u / n)[:, None] + j  # F + J, kept apart from 1 - F - J: no rounding of a small mass
+    rest = survival[:, None] - j
+    ok = rest > 0.0
+    small = mass < 0.5
+    # (n - 1) log(1 - mass) without losing the small mass to rounding; a double where at rest <= 0.
+    log_rest = jnp.where(small, jnp.log1p(-jnp.where(small, mass, 0.0)), jnp.log(jnp.where(ok & ~small, rest, 1.0)))
+    log_power = jnp.where(ok, (n - 1.0) * log_rest, -jnp.inf)
+    middle = _S_MAX * jnp.sum(w * jnp.exp(-s + log_power), axis=1)
+    return u_max * jnp.sum(w * middle)
 
 
 def exact_mean_max_weight(d_or_law: "int | AbstractLaw", n: int, beta: ArrayLike) -> Float[Array, "*beta"]:
@@ -94,27 +99,8 @@ def exact_mean_max_weight(d_or_law: "int | AbstractLaw", n: int, beta: ArrayLike
     return jnp.where(positive, value, 1.0 / n)
 
 
-@functools.partial(jax.jit, static_argnums=0)
-def _solve(law: AbstractLaw, n: Array, level: Array) -> Array:
-    """``log beta`` where the exact mean max weight is ``level``: bisection on
-    ``log beta`` in ``[-10, 60]`` to a width of 0.02, then Newton steps."""
-
-    def f(t):
-        return _mean_max_weight(law, n, t) - level
-
-    def bisect(_, bracket):
-        lo, hi = bracket
-        mid = 0.5 * (lo + hi)
-        below = f(mid) < 0
-        return jnp.where(below, mid, lo), jnp.where(below, hi, mid)
-
-    lo, hi = jax.lax.fori_loop(0, 12, bisect, (jnp.full_like(level, -10.0), jnp.full_like(level, 60.0)))
-
-    def newton(_, t):
-        value, slope = jax.jvp(f, (t,), (jnp.ones_like(t),))
-        return jnp.clip(t - value / slope, lo, hi)
-
-    return jax.lax.fori_loop(0, 6, newton, 0.5 * (lo + hi))
+def _excess(log_beta: Array, law: AbstractLaw, n: Array, level: Array) -> Array:
+    return _mean_max_weight(law, n, log_beta) - level
 
 
 def exact_critical_beta(d_or_law: "int | AbstractLaw", n: int, level: float = 0.5) -> float:
@@ -130,8 +116,12 @@ def exact_critical_beta(d_or_law: "int | AbstractLaw", n: int, level: float = 0.
     level = check_open_unit("level", level)
     if level <= 1.0 / n:
         raise ValueError(f"level must exceed 1/n = {1.0 / n:.3g} (the max weight at beta = 0), got {level}")
-    dtype = default_float()
-    return math.exp(float(_solve(law, jnp.asarray(float(n), dtype), jnp.asarray(level, dtype))))
+    from ._poisson import critical_constant
+
+    a = law.small_gap_expansion()[0]
+    guess = math.log(critical_constant(law, level)) + math.log(n) / a  # the n -> inf value
+    name = f"exact_critical_beta(n = {n})"
+    return math.exp(solve_increasing(_excess, (law, n, level), guess, 0.5, name=name, dtype=default_float()))
 
 
 def finite_size_factors(d_or_law: "int | AbstractLaw", ns, level: float = 0.5) -> np.ndarray:

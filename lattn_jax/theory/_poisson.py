@@ -37,12 +37,13 @@ from .._laws import AbstractLaw, UniformSphere, default_float
 from .._observables import Atoms, _entropy, _log_key_weights
 from .._special import legendre_unit
 from .._validation import check_array, check_int, check_key, check_open_unit
+from ._quadrature import competitors, nodes, solve_increasing
 
 _TAIL_NODES = 48
-_NODES = 64  # per tanh-sinh quadrature: m(gamma) to ~1e-7 (96 and 160 nodes agree to 1e-9)
-_X_TAIL = 60.0  # the outer integral stops where e^{-Lambda} = e^{-60}
+_NODES = 64  # outer and middle tanh-sinh rules
+_INNER_NODES = 96  # each of the two inner rules
+_U_MAX = 60.0  # the nearest point's u = Lambda(x) stops at 60 (e^{-60} of its law beyond)
 _S_MAX = 50.0
-_V_EXTRA = 60.0
 
 
 def gap_expansion(d_or_law: "int | AbstractLaw") -> tuple[float, float, float]:
@@ -84,42 +85,28 @@ def limit_intensity(d_or_law: "int | AbstractLaw", gamma: ArrayLike) -> Array:
     return c * jnp.asarray(gamma, default_float()) ** (-a)
 
 
-@functools.cache
-def _tanh_sinh(num: int) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes in (0, 1) (as ``x`` and ``1 - x``) and weights of tanh–sinh quadrature."""
-    t = np.linspace(-3.2, 3.2, num)
-    h = t[1] - t[0]
-    u = 0.5 * np.pi * np.sinh(t)
-    x = 1.0 / (1.0 + np.exp(-2.0 * u))  # (1 + tanh u) / 2, exact at both ends
-    w = h * 0.5 * np.pi * np.cosh(t) / (2.0 * np.cosh(u) ** 2)
-    return x, w
-
-
 def _mean_max_weight(a: ArrayLike, log_lam: Array, eps: ArrayLike) -> Array:
     """``m`` for the mean measure ``Lambda(x) = lam x^a (1 + eps x)`` (``eps``
-    carries the first finite-size correction)."""
+    carries the first finite-size correction). The nearest point is integrated
+    over ``u = lam x^a`` (its law is ``e^{-u} du`` at ``eps = 0``, whatever
+    ``a``), the competitors by :func:`~._quadrature.competitors`."""
     dtype = log_lam.dtype
-    nodes, weights = (jnp.asarray(v, dtype) for v in _tanh_sinh(_NODES))
-    lam = jnp.exp(log_lam)
-
-    def density(x):  # Lambda'(x)
-        return lam * (a * x ** (a - 1.0) + eps * (a + 1.0) * x**a)
-
-    def cumulative(x):
-        return lam * x**a * (1.0 + eps * x)
-
-    x_max = (_X_TAIL / lam) ** (1.0 / a)
-    x = x_max * nodes  # outer: the nearest point
-    s = _S_MAX * nodes  # middle: the Laplace variable
+    t, _, w = nodes(_NODES, dtype)
+    u = _U_MAX * t
+    x = jnp.exp((jnp.log(u) - log_lam) / a)
+    s = _S_MAX * t
 
     def inner(x1, s1):
-        v_max = jnp.maximum(jnp.log(s1), 0.0) + _V_EXTRA
-        v = v_max * nodes
-        return v_max * jnp.sum(weights * -jnp.expm1(-s1 * jnp.exp(-v)) * density(x1 + v))
+        def log_rho(v):  # log Lambda'(x1 + v)
+            y = x1 + v
+            return log_lam + (a - 1.0) * jnp.log(y) + jnp.log(a + eps * (a + 1.0) * y)
 
-    exponent = jax.vmap(lambda x1: jax.vmap(lambda s1: inner(x1, s1))(s))(x)  # (x, s)
-    middle = _S_MAX * jnp.sum(weights * jnp.exp(-s - exponent), axis=1)
-    return x_max * jnp.sum(weights * density(x) * jnp.exp(-cumulative(x)) * middle)
+        return competitors(log_rho, s1, x1, a, jnp.asarray(jnp.inf, dtype), _INNER_NODES)
+
+    exponent = jax.vmap(lambda x1: jax.vmap(lambda s1: inner(x1, s1))(s))(x)  # (u, s)
+    middle = _S_MAX * jnp.sum(w * jnp.exp(-s - exponent), axis=1)
+    jacobian = 1.0 + eps * x * (a + 1.0) / a  # Lambda'(x) dx / du
+    return _U_MAX * jnp.sum(w * jacobian * jnp.exp(-u * (1.0 + eps * x)) * middle)
 
 
 def limit_mean_max_weight(d_or_law: "int | AbstractLaw", gamma: ArrayLike) -> Float[Array, "*gamma"]:
@@ -139,30 +126,18 @@ def limit_mean_max_weight(d_or_law: "int | AbstractLaw", gamma: ArrayLike) -> Fl
     return jnp.vectorize(_mean_max_weight)(jnp.asarray(a, gamma.dtype), log_lam, jnp.zeros((), gamma.dtype))
 
 
-@jax.jit
-def _solve_log_lam(a: Array, level: Array) -> Array:
-    """``log lam`` where ``m = level``: bisection on ``[-40, 40]`` (``m`` decreases
-    in ``lam``) down to a width of 0.02, then Newton steps with the exact derivative."""
-    zero = jnp.zeros_like(level)
-
-    def bisect(_, bracket):
-        lo, hi = bracket
-        mid = 0.5 * (lo + hi)
-        above = _mean_max_weight(a, mid, zero) > level
-        return jnp.where(above, mid, lo), jnp.where(above, hi, mid)
-
-    lo, hi = jax.lax.fori_loop(0, 12, bisect, (jnp.full_like(level, -40.0), jnp.full_like(level, 40.0)))
-
-    def newton(_, y):
-        m, slope = jax.jvp(lambda y_: _mean_max_weight(a, y_, zero), (y,), (jnp.ones_like(y),))
-        return jnp.clip(y - (m - level) / slope, lo, hi)
-
-    return jax.lax.fori_loop(0, 6, newton, 0.5 * (lo + hi))
+def _excess(z: Array, a: Array, level: Array) -> Array:
+    """``m - level`` at ``log lam = -a z`` (``e^z`` is the scale of the nearest
+    gaps, so ``m`` increases in ``z`` and its root sits near ``log a``)."""
+    return _mean_max_weight(a, -a * z, jnp.zeros_like(z)) - level
 
 
 @functools.lru_cache(maxsize=256)
 def _log_lam_at(a: float, level: float, dtype: str) -> float:
-    return float(_solve_log_lam(jnp.asarray(a, dtype), jnp.asarray(level, dtype)))
+    z = solve_increasing(
+        _excess, (a, level), math.log(max(a, 1.0)), 0.5, name=f"critical constant (a = {a:g})", dtype=jnp.dtype(dtype)
+    )
+    return -a * z
 
 
 @functools.lru_cache(maxsize=256)
