@@ -243,3 +243,43 @@ def test_bad_input(pools):
         head_scores(np.zeros((3, 2), int), np.zeros((5, 2)))
     with pytest.raises(ValueError, match="need at least 3"):
         fit_scaling_laws([1e2, 1e3], [1.0, 2.0], [0.1, 0.1])
+
+
+# The command line, in-process. Bad input is refused before the model is loaded.
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--n", "100", "300", "20000"], "--n 20000 is beyond what the pool supports"),
+        (["--n", "100", "300"], "--n needs at least 3"),
+        (["--level", "1.5"], "--level must be in the open interval"),
+        (["--contexts", "4"], "--contexts must be >= 16"),
+        (["--schedule", "nope"], "--schedule: unknown schedule"),
+        (["--seq-len", "600"], "--seq-len must be in"),
+    ],
+)
+def test_cli_bad_input(argv, message, capsys):
+    from lattn_jax.cli import main
+
+    assert main(["heads", *argv]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("lattn: error: ") and message in err and err.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_cli_tiny_run_on_the_real_model(tmp_path, capsys):
+    from lattn_jax.cli import main
+
+    path, plot = tmp_path / "heads.json", tmp_path / "heads.png"
+    argv = ["heads", "--keys", "3000", "--queries", "64", "--seq-len", "128", "--n", "50", "100", "300"]
+    argv += ["--contexts", "32", "--json", str(path), "--plot", str(plot), "--quiet"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    payload = json.loads(path.read_text())
+    assert len(payload["heads"]) == 72 and payload["config"]["corpus_sha256"]
+    assert payload["config"]["ns"] == [50, 100, 300] and plot.stat().st_size > 10_000
+    table = [line for line in out.splitlines() if line[:5].strip().isdigit()]
+    assert len(table) == 72
+    back = report_from_json({"meta": payload["meta"], "heads": payload["heads"]})
+    assert back.shape == (6, 12)
