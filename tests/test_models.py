@@ -67,7 +67,7 @@ def test_padding_invariance(model):
     q_alone, _ = model.queries_keys(short)
     ids, mask = _bert.pad_batch(model.tokenize([short, long]), 128, 2)
     q_batch, _, _ = _bert.encode_attention(model.weights, jnp.asarray(ids), jnp.asarray(mask), num_heads=12, eps=1e-12)
-    np.testing.assert_allclose(q_batch[:, 0, :, : q_alone.shape[2]], q_alone, atol=2e-5)
+    np.testing.assert_allclose(q_batch[0, :, :, : q_alone.shape[2]], q_alone, atol=2e-5)
 
 
 def test_truncation_and_bucketing(model):
@@ -214,7 +214,7 @@ def test_gather_pools_against_the_forward_pass(model):
     for s in range(3):
         ids, mask = _bert.pad_batch([seqs[s].tolist()], 128, 1)
         q, k, p = _bert.encode_attention(model.weights, jnp.asarray(ids), jnp.asarray(mask), num_heads=12, eps=1e-12)
-        q, k, p = np.asarray(q[:, 0]), np.asarray(k[:, 0]), np.asarray(p[:, 0], np.float64)
+        q, k, p = np.asarray(q[0]), np.asarray(k[0]), np.asarray(p[0], np.float64)
         stop = min(128, 300 - 128 * s)
         np.testing.assert_allclose(keys[:, :, 128 * s : 128 * s + stop], k[:, :, :stop], atol=1e-5)
         np.testing.assert_allclose(pools.real_max_weight[s], p.max(-1).mean(-1), rtol=1e-4)

@@ -144,17 +144,26 @@ def _mask_bias(mask, dtype):
     return jnp.where(mask, 0.0, jnp.finfo(dtype).min / 2).astype(dtype)[:, None, None, :]
 
 
-def _scan_layers(weights: BertWeights, ids, mask, num_heads: int, eps: float, per_layer):
-    """Run the encoder; ``per_layer(q, k, z, s, probs)`` (see :func:`_layer`)
-    picks what to keep from each layer (stacked on a leading ``layers`` axis)."""
-    x = _embed_tokens(weights, ids, eps)
-    bias = _mask_bias(mask, x.dtype)
+def _scan_layers(weights: BertWeights, ids, mask, num_heads: int, eps: float, per_layer, *extra):
+    """Run the encoder on each row of ``ids`` in turn (``lax.map``: one sequence's
+    ``t x t`` attention stays in cache, about 1.5x faster than whole batches on a
+    2-core CPU). ``per_layer(row, attn)`` picks what to keep from each layer,
+    given ``row = (mask_row, *extra_rows)`` and ``attn = (q, k, z, s, probs)``
+    of one sequence (see :func:`_layer`, batch axis dropped). Returns the last
+    hidden states ``(b, t, hidden)`` and the picks stacked as ``(b, layers, ...)``."""
 
-    def body(x, p):
-        x, attn = _layer(p, x, bias, num_heads, eps)
-        return x, per_layer(*attn)
+    def one(row):
+        x = _embed_tokens(weights, row[0][None], eps)
+        bias = _mask_bias(row[1][None], x.dtype)
 
-    return jax.lax.scan(body, x, weights.layers)
+        def body(x, p):
+            x, attn = _layer(p, x, bias, num_heads, eps)
+            return x, per_layer(row[1:], tuple(a[0] for a in attn))
+
+        x, picks = jax.lax.scan(body, x, weights.layers)
+        return x[0], picks
+
+    return jax.lax.map(one, (ids, mask, *extra))
 
 
 @functools.partial(jax.jit, static_argnames=("num_heads", "eps"))
@@ -162,16 +171,16 @@ def encode(
     weights: BertWeights, ids: Int[Array, "b t"], mask: Bool[Array, "b t"], *, num_heads: int, eps: float
 ) -> Float[Array, "b t hidden"]:
     """The last hidden states of a padded batch (jitted)."""
-    x, _ = _scan_layers(weights, ids, mask, num_heads, eps, lambda *attn: None)
+    x, _ = _scan_layers(weights, ids, mask, num_heads, eps, lambda row, attn: None)
     return x
 
 
 @functools.partial(jax.jit, static_argnames=("num_heads", "eps"))
 def encode_attention(
     weights: BertWeights, ids: Int[Array, "b t"], mask: Bool[Array, "b t"], *, num_heads: int, eps: float
-) -> tuple[Float[Array, "layers b heads t d"], Float[Array, "layers b heads t d"], Float[Array, "layers b heads t t"]]:
+) -> tuple[Float[Array, "b layers heads t d"], Float[Array, "b layers heads t d"], Float[Array, "b layers heads t t"]]:
     """Raw ``q``, ``k`` and the attention probabilities of every layer (jitted)."""
-    _, (q, k, probs) = _scan_layers(weights, ids, mask, num_heads, eps, lambda q, k, z, s, probs: (q, k, probs))
+    _, (q, k, probs) = _scan_layers(weights, ids, mask, num_heads, eps, lambda row, attn: (attn[0], attn[1], attn[4]))
     return q, k, probs
 
 
@@ -332,7 +341,7 @@ class Bert(eqx.Module):
             self.weights, jnp.asarray(ids), jnp.asarray(mask), num_heads=self.num_heads, eps=self.config.layer_norm_eps
         )
         t = len(seq)
-        return q[:, 0, :, :t], k[:, 0, :, :t], p[:, 0, :, :t, :t]
+        return q[0, :, :, :t], k[0, :, :, :t], p[0, :, :, :t, :t]
 
     def queries_keys(
         self, text: str

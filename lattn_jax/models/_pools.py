@@ -82,21 +82,22 @@ def _pool_step(
     eps: float,
 ):
     """One batch: write its keys into ``keys`` at flat token ``start`` (in
-    place; out-of-range tokens dropped), return its queries and per-sequence
-    attention statistics."""
-    rows = mask.astype(jnp.float32)[:, None, :]  # (b, 1, t) real query rows
-    num_rows = jnp.maximum(jnp.sum(rows, axis=-1), 1.0)
+    place; out-of-range tokens dropped), return its queries ``(b, layers, heads,
+    t, d)`` and per-sequence attention statistics ``(b, layers, heads)``."""
 
-    def stats(q, k, z, s, probs):  # z, probs: (b, heads, t, t); s: (b, heads, t, 1)
+    def stats(row, attn):  # one sequence: z, probs (heads, t, t); s (heads, t, 1)
+        mask_row, special_row = row
+        q, k, z, s, probs = attn
+        real = mask_row.astype(z.dtype)
         max_w = 1.0 / s[..., 0]  # max_j p_ij = exp(0) / s
         ent = jnp.log(s[..., 0]) - jnp.sum(probs * z, axis=-1)  # -sum p log p, log p = z - log s
-        spec = jnp.sum(jnp.where(special[:, None, None, :], probs, 0.0), axis=-1)
-        mean = [jnp.sum(v * rows, axis=-1) / num_rows for v in (max_w, ent, spec)]
+        spec = jnp.sum(jnp.where(special_row, probs, 0.0), axis=-1)
+        mean = [jnp.sum(v * real, axis=-1) / jnp.maximum(jnp.sum(real), 1.0) for v in (max_w, ent, spec)]
         return q, k, *mean
 
-    _, (q, k, max_w, ent, spec) = _scan_layers(weights, ids, mask, num_heads, eps, stats)
-    layers, b, heads, t, d = k.shape
-    flat = k.transpose(0, 2, 1, 3, 4).reshape(layers, heads, b * t, d)
+    _, (q, k, max_w, ent, spec) = _scan_layers(weights, ids, mask, num_heads, eps, stats, special)
+    b, layers, heads, t, d = k.shape
+    flat = k.transpose(1, 2, 0, 3, 4).reshape(layers, heads, b * t, d)
     keys = keys.at[:, :, start + jnp.arange(b * t)].set(flat, mode="drop")
     return keys, q, max_w, ent, spec
 
@@ -132,7 +133,7 @@ def gather_pools(
             model's positions (512).
         key: PRNG key for the query sample (default ``jax.random.key(0)``).
         progress: called as ``progress(done, total)`` in sequences after each batch.
-        batch_size: sequences per forward pass (1 was fastest on a 2-core CPU).
+        batch_size: sequences per jitted call (the model runs them one at a time inside it).
 
     Raises ``ValueError`` when the corpus is too short: the message gives its
     token count and the number of tokens the request needs.
@@ -200,12 +201,12 @@ def gather_pools(
             num_heads=cfg.num_heads,
             eps=cfg.layer_norm_eps,
         )
-        for i, s in enumerate((max_w, ent, spec)):  # (layers, b, heads) -> (b, layers, heads)
-            stats[i, first : first + rows] = np.asarray(s).transpose(1, 0, 2)[:rows]
+        for i, s in enumerate((max_w, ent, spec)):  # (b, layers, heads)
+            stats[i, first : first + rows] = np.asarray(s)[:rows]
         picked = (q_index >= start) & (q_index < start + rows * seq_len)
         local = q_index[picked] - start
-        qb = np.asarray(q)  # (layers, b, heads, t, d)
-        queries[:, :, picked] = qb[:, local // seq_len, :, local % seq_len].transpose(1, 2, 0, 3)
+        qb = np.asarray(q)  # (b, layers, heads, t, d)
+        queries[:, :, picked] = qb[local // seq_len, :, :, local % seq_len].transpose(1, 2, 0, 3)
         if progress is not None:
             progress(first + rows, needed)
     special_keys = np.tile(special_row, needed)[:num_keys]
