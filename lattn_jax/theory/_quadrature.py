@@ -20,7 +20,6 @@ integrand lives to a relative ``e^{-40}``.
 """
 
 import functools
-import math
 from collections.abc import Callable
 
 import jax
