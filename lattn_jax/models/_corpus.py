@@ -135,7 +135,7 @@ def default_corpus() -> Corpus:
     then public classes (with their methods) and functions by sorted name;
     whitespace normalised; exact duplicates dropped (first kept). Named after
     the Python version (the text differs between versions); on Python 3.11
-    about 3,300 documents, 180k tokens for all-MiniLM-L6-v2.
+    2,754 documents, 156,368 tokens for all-MiniLM-L6-v2 (sha256:7d5b7487...).
 
     Raises ``ValueError`` under ``python -OO`` (docstrings stripped).
 
