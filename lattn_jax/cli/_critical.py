@@ -59,10 +59,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     crit.add_argument(
         "--finite-size",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
+        default=None,
         help=(
             "also fit beta* = c n^p F(n) with the theory's exact finite-size factor F(n) -> 1 "
-            "(F ~ 1 + kappa n^-(2/alpha)), beside the plain fit"
+            "(F ~ 1 + kappa n^-(2/alpha)), beside the plain fit (default: on for --criterion max_weight)"
         ),
     )
     crit.add_argument("--level", type=float, default=0.5, help="target E[max weight], in (1/n, 1) (default: 0.5)")
@@ -180,6 +181,8 @@ def _validate(args) -> None:
         raise UsageError(f"--level must exceed 1/n = {1 / min(args.n):.3g} for the smallest n, got {args.level}")
     if args.finite_size and args.criterion != "max_weight":
         raise UsageError("--finite-size applies to --criterion max_weight (the theory's kappa is for that criterion)")
+    if args.finite_size is None:
+        args.finite_size = args.criterion == "max_weight"
     if args.contexts < 2 or args.check_contexts < 2:
         raise UsageError("--contexts and --check-contexts must be >= 2")
     if args.resume and args.jsonl is None:

@@ -194,7 +194,8 @@ def run(args) -> int:
     ns = sorted(set(args.n))
     cfg = model.config
     num_heads = cfg.num_layers * cfg.num_heads
-    sequences = math.ceil(args.keys / args.seq_len)
+    # --keys counts the pool's text keys; [CLS]/[SEP] (2 per sequence) are gathered but left out of it.
+    sequences = math.ceil(args.keys / (args.seq_len - 2))
     config = {
         "model": "bundled all-MiniLM-L6-v2" if args.model is None else str(args.model),
         "corpus": corpus.name,
@@ -225,7 +226,7 @@ def run(args) -> int:
         pools = gather_pools(
             model,
             corpus,
-            num_keys=args.keys,
+            num_keys=sequences * args.seq_len,
             num_queries=args.queries,
             seq_len=args.seq_len,
             key=k_pools,

@@ -36,7 +36,7 @@ from .._laws import AbstractLaw, default_float
 from .._observables import entropy, max_weight
 from .._regime import DEFAULT_BAND, classify
 from .._schedules import AbstractSchedule, Llama4, LongRoPE, QwenLogN, ScalableSoftmax, YaRN
-from .._validation import check_int, check_key, check_open_unit, check_real
+from .._validation import check_bool, check_int, check_key, check_open_unit, check_real
 
 if TYPE_CHECKING:
     from ._pools import HeadPools
@@ -771,6 +771,7 @@ def analyze_heads(
     band: float = DEFAULT_BAND,
     mismatch: float = 2.0,
     heads: Sequence[tuple[int, int]] | None = None,
+    exclude_special: bool = True,
     progress: Callable[[int, int, dict], None] | None = None,
 ) -> HeadReport:
     """Measure every head of ``pools`` against the critical scale (see the
@@ -801,6 +802,12 @@ def analyze_heads(
         band: the critical band factor ``> 1`` of :func:`~lattn_jax._regime.classify`.
         mismatch: the real/i.i.d. max-weight factor ``> 1`` beyond which a head is flagged.
         heads: ``(layer, head)`` pairs to analyse (default all); the others are NaN.
+        exclude_special: leave the ``[CLS]``/``[SEP]`` keys (``pools.special_keys``)
+            out of the i.i.d. key pool. They occur once per sequence at fixed
+            positions and repeat (in layer 0 exactly), so resampling them makes
+            a context of ``n >> 512`` keys hold ``n / 256`` copies of a sink
+            key, which caps the max weight: a context length the model never
+            sees. Their attention mass is reported as ``special_mass``.
         progress: called as ``progress(layer, head, row)`` after each head, with
             the head's numbers as a JSON-ready dict (for progress bars and
             incremental output).
@@ -816,6 +823,10 @@ def analyze_heads(
     """
     check_key("key", key)
     layers, num_heads, pool_size, real_length = _check_pools(pools)
+    keep = None
+    if check_bool("exclude_special", exclude_special) and pools.special_keys is not None:
+        keep = np.flatnonzero(~np.asarray(pools.special_keys))
+        pool_size = keep.size
     ns = check_ns(ns, pool_size)
     level = check_open_unit("level", level)
     if level <= 1.0 / ns[0]:
@@ -844,7 +855,8 @@ def analyze_heads(
     for i, j in todo:
         k_head = jax.random.fold_in(key, i * num_heads + j)
         k_scores, k_mc = jax.random.split(k_head)
-        law = head_scores(pools.queries[i, j], pools.keys[i, j], num_queries=num_queries, key=k_scores)
+        keys_ij = pools.keys[i, j] if keep is None else pools.keys[i, j][keep]
+        law = head_scores(pools.queries[i, j], keys_ij, num_queries=num_queries, key=k_scores)
         row = _head(law, k_mc, ns, level, num_contexts, real_length)
         alpha = estimate_score_exponent(np.asarray(law.scores[:_ALPHA_QUERIES]))
         row.update(
