@@ -1,4 +1,4 @@
-"""Per-head analysis (lattn_jax.models._heads) on synthetic pools: t*(n) against
+"""Per-head analysis (lattn_jax.models._heads) on synthetic and real pools: t*(n) against
 an independent NumPy brute force, the horizon, the law fits, schedules, JSON."""
 
 import json
@@ -283,3 +283,24 @@ def test_cli_tiny_run_on_the_real_model(tmp_path, capsys):
     assert len(table) == 72
     back = report_from_json({"meta": payload["meta"], "heads": payload["heads"]})
     assert back.shape == (6, 12)
+
+
+@pytest.mark.slow
+def test_t_star_on_real_keys_matches_brute_force():
+    """The real model's keys (all-MiniLM-L6-v2 on the stdlib corpus, [CLS]/[SEP]
+    left out as in the analysis): t*(n) of two heads at two n against the
+    independent float64 brute force on the same queries and keys, |z| < 4."""
+    from lattn_jax.models import default_corpus, gather_pools, load_bert
+
+    pools = gather_pools(load_bert(), default_corpus(), num_keys=24 * 512, num_queries=64, key=jax.random.key(3))
+    heads, ns = [(0, 2), (5, 0)], (100, 300, 1000)
+    report = analyze_heads(pools, jax.random.key(4), ns=ns, num_contexts=1024, num_queries=64, heads=heads)
+    text = ~np.asarray(pools.special_keys)
+    for layer, head in heads:
+        rng = np.random.default_rng(10 * layer + head)
+        q, k = np.asarray(pools.queries[layer, head]), np.asarray(pools.keys[layer, head])[text]
+        for i in (0, 2):
+            t_bf, se_bf = _brute_force_t_star(q, k, ns[i], rng)
+            t, se = float(report.t_star[layer, head, i]), float(report.t_star_stderr[layer, head, i])
+            z = (t - t_bf) / math.hypot(se, se_bf)
+            assert abs(z) < 4, f"({layer}, {head}), n = {ns[i]}: {t} ± {se} vs brute force {t_bf} ± {se_bf}"

@@ -113,8 +113,11 @@ def _horizon_text(row: dict) -> str:
     h, censored, law = row["log10_horizon"], row["horizon_censored"], row["log10_horizon_law"]
     if censored == 0:
         return f"{10**h:.2g}"
+    bound = f"{'<' if censored < 0 else '>'}{10**h:.0e}".replace("e+0", "e")
+    if law not in (None, "inf", "-inf") and law < math.log10(2.0):
+        return f"{bound} (<2)"  # not selective even for two keys: the extrapolation means no more than that
     extrapolated = "inf" if law is None or law == "inf" or law > 99 else f"{10**law:.1g}"
-    return f"{'<' if censored < 0 else '>'}{10**h:.0e} (~{extrapolated})".replace("e+0", "e")
+    return f"{bound} (~{extrapolated})".replace("e+0", "e")
 
 
 def _sort_key(row: dict) -> float:
