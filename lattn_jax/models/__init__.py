@@ -14,10 +14,6 @@ from ._corpus import read_corpus as read_corpus
 from ._pools import HeadPools as HeadPools
 from ._pools import gather_pools as gather_pools
 
-# ---------------------------------------------------------------------------
-# Per-head analysis (lattn_jax/models/_heads.py, maintained separately):
-# add `from ._heads import ... as ...` lines below this marker.
-# ---------------------------------------------------------------------------
 # isort: split
 from ._heads import HeadReport as HeadReport
 from ._heads import HeadScores as HeadScores
