@@ -324,7 +324,7 @@ def plot_heads(payload: dict, path, plot_n: int, multipliers: dict) -> None:
     panels = list(multipliers.items())
     cols = 3
     grid_rows = math.ceil(len(panels) / cols)
-    fig = plt.figure(figsize=(13, 3.0 * grid_rows + 4.8), dpi=110)
+    fig = plt.figure(figsize=(13, 3.0 * grid_rows + 4.8), dpi=72)
     spec = fig.add_gridspec(grid_rows + 1, cols, height_ratios=[1] * grid_rows + [1.9])
     cmap = ListedColormap(["#4c72b0", "#dddddd", "#c44e52"])
     extrapolated = plot_n not in ns
@@ -376,5 +376,5 @@ def plot_heads(payload: dict, path, plot_n: int, multipliers: dict) -> None:
         fontsize=10,
     )
     fig.tight_layout()
-    fig.savefig(path)
+    fig.savefig(path, metadata={"Software": None})
     plt.close(fig)
