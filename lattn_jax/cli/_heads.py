@@ -114,7 +114,7 @@ def _horizon_text(row: dict) -> str:
     if censored == 0:
         return f"{10**h:.2g}"
     bound = f"{'<' if censored < 0 else '>'}{10**h:.0e}".replace("e+0", "e")
-    if law not in (None, "inf", "-inf") and law < math.log10(2.0):
+    if law == "-inf" or (law not in (None, "inf") and law < math.log10(2.0)):
         return f"{bound} (<2)"  # not selective even for two keys: the extrapolation means no more than that
     extrapolated = "inf" if law is None or law == "inf" or law > 99 else f"{10**law:.1g}"
     return f"{bound} (~{extrapolated})".replace("e+0", "e")
