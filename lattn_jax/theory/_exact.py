@@ -12,8 +12,8 @@ closed-form gap law), the nearest key's weight is
 
 valid for every ``n`` and ``beta`` (no asymptotics). Tanh–sinh quadratures
 over ``u = n F(g)``, ``s`` and the competitors (:mod:`._quadrature`, which
-follows their Gamma-shaped bump at any dimension) make it a deterministic function of ``beta``, differentiable, so
-``beta*_n`` follows by root-finding: an independent check of the Monte Carlo
+follows their Gamma-shaped bump at any dimension) make it a deterministic
+function of ``beta``, differentiable, so ``beta*_n`` follows by root-finding: an independent check of the Monte Carlo
 search, and the exact finite-size curve that the ``n -> inf`` constant
 (:func:`~lattn_jax.theory.critical_constant`) and its first correction
 approximate.

@@ -22,10 +22,10 @@ variable ``s`` and the competitors ``v`` by tanh–sinh rules, the last split
 where the integrand's Gamma-shaped bump lies (:mod:`._quadrature`), so the
 error stays below 1e-8 for every ``a`` and near 1e-13 around ``gamma*``
 (against an independent adaptive quadrature with an exact Gamma-function tail
-for d = 16 … 128, and under doubled nodes: ``tests/test_theory_critical.py``).
+for d = 16 … 128, and under more nodes: ``tests/test_theory_critical.py``).
 :func:`critical_constant` solves ``m = level`` with a bracket that grows until
-it holds the root, and raises if it cannot. The laws of the ordered weights and of the entropy
-come from sampling the process (:func:`sample_limit_weights`,
+it holds the root, and raises if it cannot. The laws of the ordered weights
+and of the entropy come from sampling the process (:func:`sample_limit_weights`,
 :func:`sample_limit_entropy`): ``x_j = (Gamma_j / lam)^{1/a}`` with ``Gamma_j``
 the arrival times of a unit-rate Poisson process, the points past the
 ``num_points``-th folded in by their conditional mean (Gauss–Legendre).
@@ -86,9 +86,15 @@ def limit_intensity(d_or_law: "int | AbstractLaw", gamma: ArrayLike) -> Array:
         >>> round(float(limit_intensity(3, 2.0)), 3)
         0.25
     """
+    return jnp.exp(_log_intensity(d_or_law, gamma)[1])
+
+
+def _log_intensity(d_or_law: "int | AbstractLaw", gamma: ArrayLike) -> tuple[float, Array]:
+    """``(a, log lam)`` with ``log lam = log c - a log gamma``, checked; in logs
+    because ``lam`` underflows float32 at head dimensions (``~ a^{-a}``)."""
     _check_gamma(gamma)
     a, c, _ = gap_expansion(d_or_law)
-    return c * jnp.asarray(gamma, default_float()) ** (-a)
+    return a, math.log(c) - a * jnp.log(jnp.asarray(gamma, default_float()))
 
 
 def _mean_max_weight(a: ArrayLike, log_lam: Array, eps: ArrayLike) -> Array:
@@ -125,11 +131,8 @@ def limit_mean_max_weight(d_or_law: "int | AbstractLaw", gamma: ArrayLike) -> Fl
         >>> round(float(limit_mean_max_weight(3, 0.4)), 4)
         0.5007
     """
-    _check_gamma(gamma)
-    a, c, _ = gap_expansion(d_or_law)
-    gamma = jnp.asarray(gamma, default_float())
-    log_lam = math.log(c) - a * jnp.log(gamma)
-    return jnp.vectorize(_mean_max_weight)(jnp.asarray(a, gamma.dtype), log_lam, jnp.zeros((), gamma.dtype))
+    a, log_lam = _log_intensity(d_or_law, gamma)
+    return jnp.vectorize(_mean_max_weight)(jnp.asarray(a, log_lam.dtype), log_lam, jnp.zeros((), log_lam.dtype))
 
 
 def _excess(z: Array, a: Array, level: Array) -> Array:
@@ -235,11 +238,9 @@ def _sampler_args(key, d_or_law, gamma, num_samples, num_points):
     check_key("key", key)
     num_samples = check_int("num_samples", num_samples, minimum=1)
     num_points = check_int("num_points", num_points, minimum=2)
-    _check_gamma(gamma)
     if np.ndim(gamma) != 0:
         raise ValueError(f"gamma must be a scalar, got shape {np.shape(gamma)}")
-    a, c, _ = gap_expansion(d_or_law)
-    log_lam = math.log(c) - a * jnp.log(jnp.asarray(gamma, default_float()))
+    a, log_lam = _log_intensity(d_or_law, gamma)
     return jax.random.split(key, num_samples), a, log_lam, num_points
 
 

@@ -49,11 +49,12 @@ def nodes(num: int, dtype) -> tuple[Array, Array, Array]:
 
 
 def _log_one_minus_exp_neg(log_y: Array) -> Array:
-    """``log(1 - exp(-y))`` from ``log y``, exact where ``y`` underflows (double
-    ``where``: no NaN in the gradient)."""
+    """``log(1 - exp(-y))`` from ``log y``: ``log y - y/2`` for small ``y``
+    (error ``y^2/24``, none where ``y`` underflows), the direct form above it
+    (a double ``where``: no NaN in the gradient)."""
     small = log_y < -20.0
     safe = jnp.where(small, 0.0, log_y)
-    return jnp.where(small, log_y, jnp.log(-jnp.expm1(-jnp.exp(safe))))
+    return jnp.where(small, log_y - 0.5 * jnp.exp(log_y), jnp.log(-jnp.expm1(-jnp.exp(safe))))
 
 
 def competitors(log_rho: Callable[[Array], Array], s: Array, x: Array, a: ArrayLike, v_cap: Array, num: int) -> Array:
