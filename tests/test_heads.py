@@ -267,6 +267,17 @@ def test_cli_bad_input(argv, message, capsys):
     assert out == "" and err.startswith("lattn: error: ") and message in err and err.count("\n") == 1
 
 
+def test_cli_text_too_short_names_the_flags(tmp_path, capsys):
+    from lattn_jax.cli import main
+
+    text = tmp_path / "short.txt"
+    text.write_text("Attention is all you need, said the paper. " * 40)
+    assert main(["heads", "--text", str(text), "--keys", "1000", "--queries", "16", "--n", "20", "50", "100"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    assert "too few for --keys 1000: it needs at least 1020 (--seq-len 512)" in err and "longer --text" in err
+
+
 @pytest.mark.slow
 def test_cli_tiny_run_on_the_real_model(tmp_path, capsys):
     from lattn_jax.cli import main

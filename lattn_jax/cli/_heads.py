@@ -199,6 +199,13 @@ def run(args) -> int:
     num_heads = cfg.num_layers * cfg.num_heads
     # --keys counts the pool's text keys; [CLS]/[SEP] (2 per sequence) are gathered but left out of it.
     sequences = math.ceil(args.keys / (args.seq_len - 2))
+    available = len(corpus.token_ids(model)) // (args.seq_len - 2)  # full sequences the text makes
+    if available < sequences:
+        raise UsageError(
+            f"the text ({corpus.label}) makes {available * (args.seq_len - 2)} tokens of full sequences, too few for "
+            f"--keys {args.keys}: it needs at least {sequences * (args.seq_len - 2)} (--seq-len {args.seq_len}); "
+            f"use a longer --text or --keys at most {available * (args.seq_len - 2)}"
+        )
     config = {
         "model": "bundled all-MiniLM-L6-v2" if args.model is None else str(args.model),
         "corpus": corpus.name,
