@@ -14,7 +14,7 @@ import jax
 import pytest
 
 import lattn_jax
-from lattn_jax import theory
+from lattn_jax import models, theory
 from lattn_jax.cli import build_parser
 from lattn_jax.cli._figures import FIGURES
 
@@ -44,7 +44,7 @@ def _public(module):
             yield f"{module.__name__}.{name}", obj
 
 
-PUBLIC = dict([*_public(lattn_jax), *_public(theory)])
+PUBLIC = dict([*_public(lattn_jax), *_public(theory), *_public(models)])
 
 
 @pytest.mark.parametrize(
