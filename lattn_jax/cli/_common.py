@@ -17,15 +17,44 @@ class UsageError(Exception):
     """Bad command-line input: printed as one line, exit code 2."""
 
 
-def count(text: str) -> int:
-    """An integer count that may be written like ``1e5``."""
+def integer(examples: str):
+    """An argparse type for an integer that may be written like ``1e5``; a bad
+    value's message gives ``examples`` (e.g. ``"3 or 64"``), ones that fit the flag."""
+
+    def parse(text: str) -> int:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value != int(value):
+            raise argparse.ArgumentTypeError(f"expected an integer such as {examples}, got {text!r}")
+        return int(value)
+
+    parse.__name__ = "integer"  # argparse names the type in some messages
+    return parse
+
+
+count = integer("1000 or 1e5")
+"""A count of keys or contexts, e.g. ``1000`` or ``1e5``."""
+
+
+LEVEL_RANGE = "in (1/n, 1) for the smallest n"
+
+
+def check_level(level: float, n_min: int) -> None:
+    """``--level`` in ``(1/n, 1)`` for the smallest ``n`` (the max weight at beta = 0 is 1/n)."""
+    if not 1.0 / n_min < level < 1.0:  # NaN fails too
+        raise UsageError(f"--level must be {LEVEL_RANGE} = {n_min}, i.e. in ({1 / n_min:.3g}, 1), got {level}")
+
+
+def require_matplotlib(what: str) -> None:
+    """Raise a UsageError naming ``what`` (e.g. ``"--plot"``) if matplotlib is missing."""
     try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer such as 1000 or 1e5, got {text!r}") from None
-    if not math.isfinite(value) or value != int(value):
-        raise argparse.ArgumentTypeError(f"expected an integer such as 1000 or 1e5, got {text!r}")
-    return int(value)
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise UsageError(
+            f"{what} needs matplotlib: in the lattn-jax clone, pip install -e \".[plot]\" (or pip install matplotlib)"
+        ) from None
 
 
 def writable(text: str) -> Path:

@@ -7,17 +7,22 @@ import time
 
 from ._common import (
     LAW_SPECS,
+    LEVEL_RANGE,
     SCHEMA_VERSION,
     UsageError,
     check_interrupted,
+    check_level,
     count,
+    integer,
     law_name,
     law_spec,
     make_law,
+    require_matplotlib,
     setup_jax,
     writable,
     write_json,
 )
+
 from ._runlog import RunLog, progress, write_csv
 
 # Columns of --csv, in order (after schema_version); the same fields as a --json result row.
@@ -40,7 +45,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
         ),
     )
     crit.add_argument(
-        "--dim", type=count, nargs="+", default=[3, 4, 6], metavar="D", help="dimensions d >= 2 (default: 3 4 6)"
+        "--dim", type=integer("3 or 64"), nargs="+", default=[3, 4, 6], metavar="D", help="dimensions d >= 2 (default: 3 4 6)"
     )
     crit.add_argument(
         "--n",
@@ -66,7 +71,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
             "(F ~ 1 + kappa n^-(2/alpha)), beside the plain fit (default: on for --criterion max_weight)"
         ),
     )
-    crit.add_argument("--level", type=float, default=0.5, help="target E[max weight], in (1/n, 1) (default: 0.5)")
+    crit.add_argument(
+        "--level", type=float, default=0.5, help=f"target E[max weight], {LEVEL_RANGE} (default: 0.5)"
+    )
     crit.add_argument("--contexts", type=count, default=4096, help="contexts for the search (default: 4096)")
     crit.add_argument(
         "--check-contexts", type=count, default=2048, help="fresh contexts for the re-check at beta* (default: 2048)"
@@ -96,7 +103,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="join a multi-process run through jax.distributed (process 0's address; "
         "'auto' detects SLURM, Open MPI or a TPU pod); only process 0 prints and writes files",
     )
-    crit.add_argument("--num-processes", type=count, metavar="P", help="processes in the run (with --coordinator)")
+    crit.add_argument("--num-processes", type=integer("2 or 8"), metavar="P", help="processes in the run (with --coordinator)")
     crit.add_argument("--process-id", type=int, metavar="I", help="this process, 0..P-1 (with --coordinator)")
     crit.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     crit.add_argument("--x64", action="store_true", help="compute in float64")
@@ -175,24 +182,54 @@ def _validate(args) -> None:
     for n in args.n:
         if n < 2:
             raise UsageError(f"--n must be >= 2, got {n}")
-    if not 0.0 < args.level < 1.0:
-        raise UsageError(f"--level must be in (0, 1), got {args.level}")
-    if args.level <= 1.0 / min(args.n):
-        raise UsageError(f"--level must exceed 1/n = {1 / min(args.n):.3g} for the smallest n, got {args.level}")
+    check_level(args.level, min(args.n))
     if args.finite_size and args.criterion != "max_weight":
         raise UsageError("--finite-size applies to --criterion max_weight (the theory's kappa is for that criterion)")
     if args.finite_size is None:
         args.finite_size = args.criterion == "max_weight"
-    if args.contexts < 2 or args.check_contexts < 2:
-        raise UsageError("--contexts and --check-contexts must be >= 2")
+    if args.contexts < 2:
+        raise UsageError(f"--contexts must be >= 2, got {args.contexts}")
+    if args.check_contexts < 2:
+        raise UsageError(f"--check-contexts must be >= 2, got {args.check_contexts}")
     if args.resume and args.jsonl is None:
         raise UsageError("--resume needs --jsonl PATH, the log of the run to continue")
     _validate_distributed(args)
     if args.plot is not None:
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            raise UsageError("--plot needs matplotlib: pip install 'lattn-jax[plot]'") from None
+        require_matplotlib("--plot")
+
+
+# The largest n each sampling method supports.
+N_MAX = {
+    "order-statistics": (10**15, "its Gamma sampler is exact up to 1e15"),
+    "streaming": (2**50, "at most 2**32 chunks of 2**18 keys"),
+    "dense": (2**31 - 1, "a context is one array of n gaps"),
+}
+
+
+def _check_sizes(args, laws: dict, dtype) -> None:
+    """Every ``--n`` within the largest size its method supports, and ``beta*``
+    (about ``n^(2/alpha)``) well inside the float range; names ``--n``."""
+    import numpy as np
+
+    from .._contexts import resolve_method
+    from ..theory import critical_exponent
+
+    n_max = max(args.n)
+    for d, law in laws.items():
+        method = resolve_method(law, args.method, n_max)
+        limit, reason = N_MAX[method]
+        if n_max > limit:
+            how = f"--method {args.method}" + (f" ({method} here)" if args.method == "auto" else "")
+            raise UsageError(f"--n must be <= {limit:.4g} with {how}: {reason}; got {n_max:.4g}")
+        # beta* ~ n^(2/alpha): keep it below finfo.max ** 0.85 (5e32 in float32; d = 2, n = 1e15 runs at 4e28).
+        p, top = critical_exponent(law), 0.85 * math.log10(np.finfo(dtype).max)
+        if p * math.log10(n_max) > top:
+            largest = 10 ** (top / p)
+            where = f"d = {d}" if args.law[0] == "uniform" else f"d = {d}, --law {law_name(args.law)}"
+            raise UsageError(
+                f"--n must be <= {largest:.3g} for {where} in {dtype.name} (beta* ~ n^{p:.3g} would near the "
+                f"float range); got {n_max:.4g}" + ("" if args.x64 else "; --x64 allows more")
+            )
 
 
 def _fit_record(d: int, rows: list[dict], theory: float, factors=None) -> dict | None:
@@ -221,6 +258,8 @@ def run(args) -> int:
     """Run ``lattn critical``."""
     _validate(args)
     jax = setup_jax(args.x64)
+    laws = {d: make_law(args.law, d) for d in args.dim}  # bad combinations fail before any work
+    _check_sizes(args, laws, jax.numpy.dtype("float64" if args.x64 else "float32"))
     devices = _setup_devices(args, jax)
     say = print
     if jax.process_index() != 0:  # every process computes the same results; process 0 reports them
@@ -251,7 +290,6 @@ def run(args) -> int:
         "devices": len(jax.devices()) if devices == "all" else (devices or 1),
         "processes": jax.process_count(),
     }
-    laws = {d: make_law(args.law, d) for d in args.dim}  # bad combinations fail before any work
     payload = {"schema_version": SCHEMA_VERSION, "config": config, "results": [], "fits": [], "finite_size_fits": []}
     log = None
     if args.jsonl:
@@ -336,7 +374,7 @@ def run(args) -> int:
                 say(
                     f"fit: beta* = {fit['prefactor']:.4g} n^p with p = {fit['exponent']:.4f} "
                     f"± {fit['exponent_stderr']:.4f}   theory {theory_label} = {theory:.4f}   "
-                    f"(z = {fit['z']:+.2f}, chi2/dof = {fit['chi2']:.1f}/{fit['dof']})"
+                    f"(z = {fit['z']:+.2f}{_chi2_text(fit)})"
                 )
                 if args.finite_size:
                     factors = finite_size_factors(law, [r["n"] for r in rows], args.level)
@@ -348,7 +386,7 @@ def run(args) -> int:
                         f"finite-size fit: beta* = c n^p F(n), F exact "
                         f"(~ 1 {corrected['kappa']:+.3f} n^-{theory:.3g}): "
                         f"p = {corrected['exponent']:.4f} ± {corrected['exponent_stderr']:.4f}   "
-                        f"(z = {corrected['z']:+.2f}, chi2/dof = {corrected['chi2']:.1f}/{corrected['dof']}), "
+                        f"(z = {corrected['z']:+.2f}{_chi2_text(corrected)}), "
                         f"c = {corrected['prefactor']:.4g} (theory {corrected['theory_prefactor']:.4g})"
                     )
             if args.json:
@@ -368,12 +406,24 @@ def run(args) -> int:
     return 0
 
 
+def _chi2_text(fit: dict) -> str:
+    """``, chi2/dof = X/K``, or a note when two points leave no degrees of freedom."""
+    if fit["dof"] < 1:
+        return ", two points: no chi2 test"
+    return f", chi2/dof = {fit['chi2']:.1f}/{fit['dof']}"
+
+
+def _n_text(n: int) -> str:
+    """``n`` in at most 9 characters: the integer, or ``1e+19``-style past 9 digits."""
+    return str(n) if n < 10**9 else f"{n:.4g}"
+
+
 def _print_row(row: dict, say=print, resumed: bool = False) -> None:
     beta, se = row["beta"], row["stderr"]
     z_text = f"{row['check_z']:6.2f}" if row["check_z"] is not None else f"{'':>6}"
     flag = ("" if row["converged"] else "  (not converged)") + ("  (resumed)" if resumed else "")
     say(
-        f"{row['n']:>9} {beta:>11.5g} {se:>10.3g} {se / beta:>6.2%} {row['check_max_weight']:>19.4f} "
+        f"{_n_text(row['n']):>9} {beta:>11.5g} {se:>10.3g} {se / beta:>6.2%} {row['check_max_weight']:>19.4f} "
         f"{row['check_stderr']:>8.4f} {z_text} {row['iterations']:>5}{flag}",
         flush=True,
     )

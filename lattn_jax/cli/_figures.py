@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
-from ._common import UsageError, setup_jax
+from ._common import UsageError, require_matplotlib, setup_jax
 
 
 class Figure(NamedTuple):
@@ -272,10 +272,7 @@ def run(args) -> int:
     unknown = [name for name in names if name not in FIGURES]
     if unknown:
         raise UsageError(f"--only: unknown figure {unknown[0]!r}; known: {', '.join(FIGURES)}")
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        raise UsageError("lattn figures needs matplotlib: pip install 'lattn-jax[plot]'") from None
+    require_matplotlib("lattn figures")
     try:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as err:

@@ -5,7 +5,7 @@ import math
 import sys
 import time
 
-from ._common import SCHEMA_VERSION, UsageError, count, setup_jax, writable, write_json
+from ._common import LEVEL_RANGE, SCHEMA_VERSION, UsageError, check_level, count, integer, setup_jax, writable, write_json
 from ._regime import add_law_arguments, make_law, n_range
 
 
@@ -22,8 +22,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     add_law_arguments(cmd, dim=3)
     cmd.add_argument("--n", type=n_range, default=n_range("1e3:1e7"), help="A:B, A:B:K or a list (default: 1e3:1e7)")
-    cmd.add_argument("--level", type=float, default=0.5, help="target E[max weight], in (1/n, 1) (default: 0.5)")
-    cmd.add_argument("--steps", type=count, default=300, help="optimizer steps (default: 300)")
+    cmd.add_argument("--level", type=float, default=0.5, help=f"target E[max weight], {LEVEL_RANGE} (default: 0.5)")
+    cmd.add_argument("--steps", type=integer("300 or 1000"), default=300, help="optimizer steps (default: 300)")
     cmd.add_argument("--lr", type=float, default=0.1, help="Adam learning rate, cosine-decayed (default: 0.1)")
     cmd.add_argument("--contexts", type=count, default=512, help="contexts per n (default: 512)")
     cmd.add_argument(
@@ -38,14 +38,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 def run(args) -> int:
     """Run ``lattn fit-schedule``."""
-    if not 0 < args.level < 1:
-        raise UsageError(f"--level must be in (0, 1), got {args.level}")
-    if args.level <= 1 / min(args.n):
-        raise UsageError(f"--level must exceed 1/n = {1 / min(args.n):.3g} for the smallest n, got {args.level}")
+    check_level(args.level, min(args.n))
     if len(args.n) < 2:
         raise UsageError("--n must hold at least two context sizes")
-    if args.steps < 1 or args.contexts < 2:
-        raise UsageError("--steps must be >= 1 and --contexts >= 2")
+    if args.steps < 1:
+        raise UsageError(f"--steps must be >= 1, got {args.steps}")
+    if args.contexts < 2:
+        raise UsageError(f"--contexts must be >= 2, got {args.contexts}")
     if not (math.isfinite(args.lr) and args.lr > 0):
         raise UsageError(f"--lr must be finite and > 0, got {args.lr}")
     jax = setup_jax()

@@ -6,7 +6,7 @@ import platform
 import sys
 import time
 
-from ._common import SCHEMA_VERSION, UsageError, count, setup_jax, writable, write_json
+from ._common import LEVEL_RANGE, SCHEMA_VERSION, UsageError, check_level, count, integer, require_matplotlib, setup_jax, writable, write_json
 from ._runlog import progress
 
 DEFAULT_NS = [100, 300, 1000, 3000, 10000]
@@ -37,7 +37,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
         metavar="N",
         help="the t*(n) grid, at least 3 sizes, each at most --keys / 10 (default: 1e2 3e2 1e3 3e3 1e4)",
     )
-    cmd.add_argument("--level", type=float, default=0.5, help="E[max weight] level in (1/n, 1) (default: 0.5)")
+    cmd.add_argument("--level", type=float, default=0.5, help=f"E[max weight] level, {LEVEL_RANGE} (default: 0.5)")
     cmd.add_argument("--contexts", type=count, default=512, help="contexts per n and head, >= 16 (default: 512)")
     cmd.add_argument(
         "--schedule",
@@ -48,7 +48,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     cmd.add_argument("--keys", type=count, default=100_000, help="keys per head in the pool (default: 1e5)")
     cmd.add_argument("--queries", type=count, default=1024, help="queries per head in the pool (default: 1024)")
-    cmd.add_argument("--seq-len", type=count, default=512, help="tokens per sequence, <= 512 (default: 512)")
+    cmd.add_argument("--seq-len", type=integer("128 or 512"), default=512, help="tokens per sequence, <= 512 (default: 512)")
     cmd.add_argument("--band", type=float, default=2.0, help="critical band factor > 1 (default: 2)")
     cmd.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     cmd.add_argument("--json", type=writable, metavar="PATH", help="write every number as JSON (after each head)")
@@ -73,10 +73,7 @@ def _validate(args) -> None:
             f"--n {ns[-1]} is beyond what the pool supports: at most --keys / 10 = {args.keys // 10} "
             f"(raise --keys, with a text long enough for it)"
         )
-    if not 0 < args.level < 1:
-        raise UsageError(f"--level must be in the open interval (0, 1), got {args.level}")
-    if args.level <= 1 / ns[0]:
-        raise UsageError(f"--level must exceed 1/n = {1 / ns[0]:.3g} for the smallest --n {ns[0]}, got {args.level}")
+    check_level(args.level, ns[0])
     if args.contexts < 16:
         raise UsageError(f"--contexts must be >= 16, got {args.contexts}")
     if not 1 <= args.queries <= args.keys:
@@ -88,10 +85,7 @@ def _validate(args) -> None:
     if args.plot_n < 2:
         raise UsageError(f"--plot-n must be >= 2, got {args.plot_n}")
     if args.plot is not None:
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            raise UsageError("--plot needs matplotlib: pip install 'lattn-jax[plot]'") from None
+        require_matplotlib("--plot")
 
 
 def _schedules(names):

@@ -5,7 +5,7 @@ import math
 import sys
 import time
 
-from ._common import SCHEMA_VERSION, UsageError, count, setup_jax, writable, write_json
+from ._common import SCHEMA_VERSION, UsageError, count, integer, require_matplotlib, setup_jax, writable, write_json
 from ._runlog import progress
 
 
@@ -123,10 +123,7 @@ def run(args) -> int:
     if args.base is not None and not (math.isfinite(args.base) and args.base > 0):
         raise UsageError(f"--base must be finite and > 0, got {args.base}")
     if args.plot is not None:
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            raise UsageError("--plot needs matplotlib: pip install 'lattn-jax[plot]'") from None
+        require_matplotlib("--plot")
     jax = setup_jax()
     from .._regime import critical_betas, regime_map
     from .._schedules import schedule_from_name

@@ -5,7 +5,7 @@ import sys
 import time
 from pathlib import Path
 
-from ._common import SCHEMA_VERSION, UsageError, setup_jax, writable, write_json
+from ._common import SCHEMA_VERSION, UsageError, require_matplotlib, setup_jax, writable, write_json
 
 
 def _directory(text: str) -> Path:
@@ -49,10 +49,7 @@ def _row_text(c) -> str:
 def run(args) -> int:
     """Run ``lattn validate``."""
     if args.plot is not None:
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            raise UsageError("--plot needs matplotlib: pip install 'lattn-jax[plot]'") from None
+        require_matplotlib("--plot")
         args.plot.mkdir(parents=True, exist_ok=True)
     jax = setup_jax()
     from ..checks import CHECK_NAMES, Z_PASS, get_check
