@@ -53,7 +53,7 @@ def require_matplotlib(what: str) -> None:
         import matplotlib  # noqa: F401
     except ImportError:
         raise UsageError(
-            f"{what} needs matplotlib: in the lattn-jax clone, pip install -e \".[plot]\" (or pip install matplotlib)"
+            f'{what} needs matplotlib: in the lattn-jax clone, pip install -e ".[plot]" (or pip install matplotlib)'
         ) from None
 
 

@@ -22,7 +22,6 @@ from ._common import (
     writable,
     write_json,
 )
-
 from ._runlog import RunLog, progress, write_csv
 
 # Columns of --csv, in order (after schema_version); the same fields as a --json result row.
@@ -45,7 +44,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
         ),
     )
     crit.add_argument(
-        "--dim", type=integer("3 or 64"), nargs="+", default=[3, 4, 6], metavar="D", help="dimensions d >= 2 (default: 3 4 6)"
+        "--dim",
+        type=integer("3 or 64"),
+        nargs="+",
+        default=[3, 4, 6],
+        metavar="D",
+        help="dimensions d >= 2 (default: 3 4 6)",
     )
     crit.add_argument(
         "--n",
@@ -71,9 +75,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
             "(F ~ 1 + kappa n^-(2/alpha)), beside the plain fit (default: on for --criterion max_weight)"
         ),
     )
-    crit.add_argument(
-        "--level", type=float, default=0.5, help=f"target E[max weight], {LEVEL_RANGE} (default: 0.5)"
-    )
+    crit.add_argument("--level", type=float, default=0.5, help=f"target E[max weight], {LEVEL_RANGE} (default: 0.5)")
     crit.add_argument("--contexts", type=count, default=4096, help="contexts for the search (default: 4096)")
     crit.add_argument(
         "--check-contexts", type=count, default=2048, help="fresh contexts for the re-check at beta* (default: 2048)"
@@ -103,7 +105,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="join a multi-process run through jax.distributed (process 0's address; "
         "'auto' detects SLURM, Open MPI or a TPU pod); only process 0 prints and writes files",
     )
-    crit.add_argument("--num-processes", type=integer("2 or 8"), metavar="P", help="processes in the run (with --coordinator)")
+    crit.add_argument(
+        "--num-processes", type=integer("2 or 8"), metavar="P", help="processes in the run (with --coordinator)"
+    )
     crit.add_argument("--process-id", type=int, metavar="I", help="this process, 0..P-1 (with --coordinator)")
     crit.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     crit.add_argument("--x64", action="store_true", help="compute in float64")

@@ -5,7 +5,17 @@ import math
 import sys
 import time
 
-from ._common import LEVEL_RANGE, SCHEMA_VERSION, UsageError, check_level, count, integer, setup_jax, writable, write_json
+from ._common import (
+    LEVEL_RANGE,
+    SCHEMA_VERSION,
+    UsageError,
+    check_level,
+    count,
+    integer,
+    setup_jax,
+    writable,
+    write_json,
+)
 from ._regime import add_law_arguments, make_law, n_range
 
 

@@ -6,7 +6,18 @@ import platform
 import sys
 import time
 
-from ._common import LEVEL_RANGE, SCHEMA_VERSION, UsageError, check_level, count, integer, require_matplotlib, setup_jax, writable, write_json
+from ._common import (
+    LEVEL_RANGE,
+    SCHEMA_VERSION,
+    UsageError,
+    check_level,
+    count,
+    integer,
+    require_matplotlib,
+    setup_jax,
+    writable,
+    write_json,
+)
 from ._runlog import progress
 
 DEFAULT_NS = [100, 300, 1000, 3000, 10000]
@@ -48,7 +59,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     cmd.add_argument("--keys", type=count, default=100_000, help="keys per head in the pool (default: 1e5)")
     cmd.add_argument("--queries", type=count, default=1024, help="queries per head in the pool (default: 1024)")
-    cmd.add_argument("--seq-len", type=integer("128 or 512"), default=512, help="tokens per sequence, <= 512 (default: 512)")
+    cmd.add_argument(
+        "--seq-len", type=integer("128 or 512"), default=512, help="tokens per sequence, <= 512 (default: 512)"
+    )
     cmd.add_argument("--band", type=float, default=2.0, help="critical band factor > 1 (default: 2)")
     cmd.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     cmd.add_argument("--json", type=writable, metavar="PATH", help="write every number as JSON (after each head)")

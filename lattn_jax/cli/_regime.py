@@ -35,7 +35,7 @@ def _checked_list(ns: list[int], text: str) -> list[int]:
 
 def add_law_arguments(parser: argparse.ArgumentParser, dim: int = 64) -> None:
     """``--dim`` (uniform keys), ``--keys PATH.npy`` [``--query PATH.npy``] or ``--simplex RHO``."""
-    parser.add_argument("--dim", type=count, default=dim, help=f"dimension d of the keys (default: {dim})")
+    parser.add_argument("--dim", type=integer("3 or 64"), default=dim, help=f"dimension d of the keys (default: {dim})")
     parser.add_argument("--keys", metavar="PATH", help="a .npy array of keys (N, d) instead of uniform keys")
     parser.add_argument("--query", metavar="PATH", help="a .npy query vector (d,) for --keys (default: mean key)")
     parser.add_argument(

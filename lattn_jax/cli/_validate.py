@@ -5,7 +5,7 @@ import sys
 import time
 from pathlib import Path
 
-from ._common import SCHEMA_VERSION, UsageError, require_matplotlib, setup_jax, writable, write_json
+from ._common import SCHEMA_VERSION, require_matplotlib, setup_jax, writable, write_json
 
 
 def _directory(text: str) -> Path:
