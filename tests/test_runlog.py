@@ -135,20 +135,52 @@ def test_csv_progress_and_quiet(tmp_path, capsys):
 
 
 def test_swallowed_ctrl_c_still_interrupts(tmp_path, monkeypatch, capsys):
-    """A Ctrl-C whose KeyboardInterrupt Python dropped (raised inside a gc callback,
-    as JAX has) is remembered: the run stops before the next point, exit code 130."""
+    """A real Ctrl-C (SIGINT sent to this process) that lands inside a garbage-collection
+    callback, where Python drops the KeyboardInterrupt (JAX has such a callback), is
+    remembered: the run stops before the next point, exit code 130."""
+    import gc
+
     from lattn_jax import _critical
     from lattn_jax.cli import _common
 
     real = _critical.find_critical_beta
+    dropped = []  # what Python reports as "Exception ignored" (sys.unraisablehook)
 
-    def search(*args, **kwargs):
-        _common._SIGINT["seen"] = True  # Ctrl-C arrived during the search; its exception was lost
-        return real(*args, **kwargs)
+    def ctrl_c_during_gc(phase, info):
+        if phase == "start" and not dropped:
+            os.kill(os.getpid(), signal.SIGINT)  # the handler runs at the next bytecode, here
+            for _ in range(10_000):
+                pass
+
+    def search(*args, **kwargs):  # the first search ends with a garbage collection hit by Ctrl-C
+        crit = real(*args, **kwargs)
+        gc.callbacks.append(ctrl_c_during_gc)
+        try:
+            gc.collect()
+        finally:
+            gc.callbacks.remove(ctrl_c_during_gc)
+        return crit
 
     monkeypatch.setattr(_critical, "find_critical_beta", search)
+    monkeypatch.setattr("sys.unraisablehook", lambda unraisable: dropped.append(unraisable.exc_type))
     monkeypatch.setitem(_common._SIGINT, "seen", False)  # restored after the test, so no later run sees it
-    log = tmp_path / "scan.jsonl"
-    code = main(["critical", *CONFIG, "--n", "100", "200", "--jsonl", str(log), "--quiet"])
-    assert code == 130 and "interrupted" in capsys.readouterr().err
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # what the CLI expects (a terminal)
+    try:
+        log = tmp_path / "scan.jsonl"
+        code = main(["critical", *CONFIG, "--n", "100", "200", "--jsonl", str(log), "--quiet"])
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert dropped == [KeyboardInterrupt]  # the Ctrl-C's exception really was swallowed ...
+    assert code == 130 and "interrupted" in capsys.readouterr().err  # ... and the run still stopped
     assert [p["n"] for p in _points(log)] == [100]  # the finished point is kept, the next never started
+
+
+def test_progress_final_line_is_whole_when_stderr_is_not_a_terminal(capsys):
+    from lattn_jax.cli._runlog import Progress
+
+    with Progress(6) as bar:
+        bar.start("E[max w] and E[H] at the schedules' beta(n)")
+        for _ in range(6):
+            bar.advance()
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "…" not in line and line.endswith("6/6 points 0:00:00 left 0:00:00"), line

@@ -72,7 +72,13 @@ def make_law(args):
             query = np.load(args.query, allow_pickle=False)
         except (OSError, ValueError) as err:
             raise UsageError(f"cannot read --query {args.query!r} ({err})") from None
-    return EmpiricalKeys(load_keys(args.keys), query=query), f"keys from {args.keys}"
+    law = EmpiricalKeys(load_keys(args.keys), query=query)
+    if max(args.n) > law.size:  # checked here, before anything is printed
+        raise UsageError(
+            f"--n must be <= {law.size}, the number of keys in --keys {args.keys} (a context is n distinct keys; "
+            f"drawn with replacement, repeats would cap E[max weight] near {law.size}/n), got {max(args.n)}"
+        )
+    return law, f"keys from {args.keys}"
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -125,6 +131,7 @@ def run(args) -> int:
     if args.plot is not None:
         require_matplotlib("--plot")
     jax = setup_jax()
+    from .._contexts import resolve_method
     from .._regime import critical_betas, regime_map
     from .._schedules import schedule_from_name
 
@@ -132,6 +139,10 @@ def run(args) -> int:
     base = args.base if args.base is not None else math.sqrt(law.dim)
     schedules = [(name, schedule_from_name(name, base=base)) for name in args.schedule]
     method = args.method or ("order-statistics" if law.has_gap_law else "dense")
+    try:  # a method the law cannot use fails here, before the header is printed
+        resolve_method(law, method, max(args.n))
+    except ValueError as err:
+        raise UsageError(f"--method {method}: {err}") from None
     ns = args.n
     start = time.perf_counter()
     key_crit, key_est = jax.random.split(jax.random.key(args.seed))

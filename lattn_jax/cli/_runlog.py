@@ -160,7 +160,8 @@ class Progress:
             TimeElapsedColumn(),
             TextColumn("left"),
             TimeRemainingColumn(),
-            console=Console(stderr=True),
+            # Not a terminal (a file, a pipe): no width to fit, so the final line is written whole.
+            console=Console(stderr=True, width=None if sys.stderr.isatty() else 1000),
             redirect_stdout=sys.stdout.isatty(),
             redirect_stderr=False,
             transient=False,
