@@ -1,5 +1,5 @@
 """Random contexts as gap data: how a context of ``n`` keys is drawn and turned
-into :class:`Atoms` at a given ``beta``.
+into ``Atoms`` at a given ``beta``.
 
 Two methods:
 
@@ -22,11 +22,11 @@ Two methods:
   to ~5e-4 nats, so use ``method="dense"`` for exact values there.
 
 - ``"streaming"``: all ``n`` keys, generated and folded in chunk by chunk
-  (:mod:`lattn_jax._streaming`): exact like dense, memory O(chunk) for any
+  (``lattn_jax._streaming``): exact like dense, memory O(chunk) for any
   ``n``, time O(n).
 
 ``"auto"`` takes order statistics when the law has a gap law and ``d <= 8``
-(:func:`~lattn_jax.mc_estimate` then checks the reported truncation error and
+([`mc_estimate`][lattn_jax.mc_estimate] then checks the reported truncation error and
 redoes the estimate exactly when it is not negligible), otherwise dense up to
 ``n = 2**22`` keys and streaming above.
 """
@@ -171,7 +171,7 @@ class ContextSampler(eqx.Module):
 
         where the tail atoms (count ``c_j`` at gap ``g_j``) discretize ``mu``;
         the first-order term vanishes. Every built-in observable is a function
-        ``F`` of the sums ``s = (s0, s1, s2)`` of a :class:`Summary`, which are
+        ``F`` of the sums ``s = (s0, s1, s2)`` of a ``Summary``, which are
         linear in the counts, ``ds / dc_j = a_j = (e^{z_j}, z_j e^{z_j}, e^{2 z_j})``,
         so the sum is ``1/2 tr(H M)`` with ``H`` the 3 x 3 Hessian of ``F`` and
         ``M = sum_j c_j a_j a_j^T``. For the max weight ``1/Z`` this is

@@ -196,7 +196,7 @@ def find_critical_beta(
             spreads by ~0.3; the error shrinks like ``num_contexts**-0.5``).
         criterion: ``"max_weight"`` or ``"entropy_curvature"``.
         method: ``"auto"``, ``"dense"``, ``"streaming"`` or
-            ``"order-statistics"`` (see :func:`mc_estimate`). Auto takes order
+            ``"order-statistics"`` (see [`mc_estimate`][lattn_jax.mc_estimate]). Auto takes order
             statistics where the law allows it (``d <= 8``): ``beta*`` is at the
             critical scale, where the far keys' truncation error is negligible
             (``tests/test_streaming.py`` checks it against streaming at
@@ -205,7 +205,7 @@ def find_critical_beta(
         head: exact smallest gaps per context for order statistics.
         chunk: keys per chunk for streaming.
         max_steps: Newton/bisection step limit.
-        devices: where the contexts run (see :func:`mc_estimate`); the result
+        devices: where the contexts run (see [`mc_estimate`][lattn_jax.mc_estimate]); the result
             equals the one-device result.
         dtype: float dtype (default: JAX's default float).
         on_step: called on the host as ``on_step(iteration, beta, value)`` after
@@ -215,7 +215,7 @@ def find_critical_beta(
             once (one program serves every listener).
 
     Returns:
-        A :class:`CriticalBeta`.
+        A [`CriticalBeta`][lattn_jax.CriticalBeta].
 
     Example:
         >>> import jax
@@ -268,8 +268,8 @@ def critical_scan(
     callback: Callable[[int, CriticalBeta], None] | None = None,
     **kwargs,
 ) -> CriticalBeta:
-    """:func:`find_critical_beta` over a grid of ``n`` (independent contexts per
-    ``n``, from ``jax.random.fold_in(key, i)``). Returns one :class:`CriticalBeta`
+    """[`find_critical_beta`][lattn_jax.find_critical_beta] over a grid of ``n`` (independent contexts per
+    ``n``, from ``jax.random.fold_in(key, i)``). Returns one [`CriticalBeta`][lattn_jax.CriticalBeta]
     whose fields are arrays over ``ns``. ``callback(n, result)`` is called as
     each point finishes (for progress and incremental output).
 

@@ -3,7 +3,7 @@ estimator of the local exponent ``alpha`` of their distance-to-query law.
 
 The theory only needs the law of the distance ``r = |k - q|`` near zero:
 ``P(r <= x) ~ c x^alpha`` gives ``beta*_n ~ n^{2/alpha}``. For keys dumped
-from a model that exponent is unknown; :func:`estimate_local_exponent`
+from a model that exponent is unknown; [`estimate_local_exponent`][lattn_jax.estimate_local_exponent]
 measures it from the keys nearest the query.
 """
 
@@ -46,7 +46,7 @@ def check_keys(keys, name: str = "keys") -> np.ndarray:
 
 def load_keys(path: str | Path) -> np.ndarray:
     """Keys from a ``.npy`` file: a float ``(N, d)`` array, finite, no zero rows
-    (see :func:`check_keys`); errors name the file and the problem.
+    (see ``check_keys``); errors name the file and the problem.
 
     Example:
         >>> import os, tempfile
@@ -256,14 +256,14 @@ def estimate_local_exponent(
     ``k`` is tiny.
 
     Args:
-        keys: an ``(N, d)`` float array (or an :class:`EmpiricalKeys`, whose
+        keys: an ``(N, d)`` float array (or an [`EmpiricalKeys`][lattn_jax.EmpiricalKeys], whose
             query is the default).
         query: the query vector ``(d,)`` (default: the normalised mean key).
         k: keys used, ``10 <= k < N`` (default ``min(2000, N // 10)``, at least 10).
         curvature: model the sphere's curvature (default) or not.
 
     Returns:
-        A :class:`LocalExponent`; ``.critical_exponent`` is ``2 / alpha``.
+        A [`LocalExponent`][lattn_jax.LocalExponent]; ``.critical_exponent`` is ``2 / alpha``.
 
     Example:
         >>> import numpy as np

@@ -26,7 +26,7 @@ class Estimate(eqx.Module):
     ``truncation_error`` (order statistics only, else ``None``) is the mean over
     the contexts of ``|1/2 sum_j c_j d^2 f / dc_j^2|``, the second-order change of the
     observable when the far keys' random sum is replaced by its conditional mean
-    (see :meth:`ContextSampler.truncation_error`): a bound on the method's bias
+    (see ``ContextSampler.truncation_error``): a bound on the method's bias
     of ``mean`` to be read against ``stderr``.
 
     Example:
@@ -75,7 +75,7 @@ def context_values(
     """``per_context(row, beta)`` for every context, in vmapped chunks, stacked
     along a leading contexts axis. Contexts are drawn from ``keys``
     (deterministically) unless ``rows`` already holds them (then padded to
-    :func:`padded_count` contexts). With a ``mesh`` the contexts are split
+    ``padded_count`` contexts). With a ``mesh`` the contexts are split
     across its devices and the values gathered on all of them."""
     num = keys.shape[0]
     total = padded_count(num, mesh)
@@ -166,7 +166,7 @@ def mc_estimate(
 
     Built-in observables (``entropy``, ``max_weight``, ``top_k_mass`` via
     ``functools.partial``, ``effective_size``, ``participation_ratio``) run on
-    gaps with the chosen ``method`` (see :mod:`lattn_jax._contexts`); any other
+    gaps with the chosen ``method`` (see ``lattn_jax._contexts``); any other
     ``f(q, keys, beta)`` runs on sampled keys (dense only). A tuple of built-in
     observables is evaluated on the same contexts in one pass (each context
     drawn once) and gives a tuple of estimates, equal to separate calls with the
@@ -202,7 +202,7 @@ def mc_estimate(
         dtype: float dtype of the computation (default: JAX's default float).
 
     Returns:
-        An :class:`Estimate`, or a tuple of them for a tuple of observables.
+        An [`Estimate`][lattn_jax.Estimate], or a tuple of them for a tuple of observables.
 
     Example:
         >>> import jax

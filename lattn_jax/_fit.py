@@ -59,9 +59,9 @@ def fit_power_law(
     (``chi2 ~ dof``). Without stderrs it is ordinary least squares with errors
     from the residual scatter (needs at least three points).
 
-    A correction — ``kappa`` from :func:`lattn_jax.theory.finite_size_coefficient`
+    A correction — ``kappa`` from [`lattn_jax.theory.finite_size_coefficient`][lattn_jax.theory.finite_size_coefficient]
     with ``q = 2 / alpha``, or the exact factors ``F_i = beta*_{n_i} / (gamma*
-    n_i^{2/alpha})`` from :func:`lattn_jax.theory.finite_size_factors` — is
+    n_i^{2/alpha})`` from [`lattn_jax.theory.finite_size_factors`][lattn_jax.theory.finite_size_factors] — is
     divided out of each ``beta`` before the fit, so ``p`` is the exponent of the
     leading term; a plain fit over small ``n`` instead absorbs the correction into ``p``.
 

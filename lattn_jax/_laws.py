@@ -6,7 +6,7 @@ default query. Scalar observables of one query only need the *gaps*
 the exact law of one gap; the estimators then skip the d-dimensional keys and,
 at large ``n``, draw only the smallest gaps exactly (order statistics).
 
-To add a law subclass :class:`AbstractLaw` and implement ``sample`` and
+To add a law subclass [`AbstractLaw`][lattn_jax.AbstractLaw] and implement ``sample`` and
 ``query``; override ``sample_gaps`` when gaps are cheaper than keys, and set
 ``has_gap_law = True`` with ``gap_log_density``, ``gap_log_cdf_pair`` and
 ``gap_quantile`` when the gap law is known in closed form.
@@ -195,7 +195,7 @@ def _uniform_gaps(key: PRNGKeyArray, n: int, m: int, dtype) -> Float[Array, " n"
     ``x``: ``x_1`` is normal and ``r^2 = |x_2..x_m|^2 ~ chi^2_{m-1}`` is
     ``2 (E_1 + ... + E_j)`` (``j = (m - 1) // 2`` exponentials) plus one squared
     normal when ``m - 1`` is odd: about ``m / 2 + 1`` random words per key instead
-    of ``m``. ``r^2`` keeps full relative precision near 0 (:func:`_exponentials`;
+    of ``m``. ``r^2`` keeps full relative precision near 0 (``_exponentials``;
     two words per exponential when it alone makes ``r^2``, at ``m = 3``), which
     is where the smallest gaps come from. Exact in law.
     """

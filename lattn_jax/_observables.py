@@ -1,7 +1,7 @@
 """Scalar observables of the attention weights of one context.
 
 Each public observable is a pure function ``f(q, keys, beta)`` (differentiable
-in ``beta`` to any order). Each also has a kernel on :class:`Atoms` — gaps with
+in ``beta`` to any order). Each also has a kernel on ``Atoms`` — gaps with
 multiplicities — which the estimators use to skip the d-dimensional keys and to
 fold in the far keys of an order-statistics context as quadrature atoms.
 """
@@ -55,7 +55,7 @@ class Summary(eqx.Module):
     plus the ``k`` largest logits (``k`` may be 0). Then max weight ``= 1 / s0``,
     ``H = log s0 - s1 / s0``, participation ratio ``= s0^2 / s2`` and top-k mass
     ``= sum_{top k} e^{z - m} / s0``. Dense contexts build it in one pass
-    (:func:`dense_summary`), streaming ones chunk by chunk."""
+    (``dense_summary``), streaming ones chunk by chunk."""
 
     m: Float[Array, ""]
     s0: Float[Array, ""]
@@ -65,7 +65,7 @@ class Summary(eqx.Module):
 
 
 def dense_summary(g: Float[Array, " n"], beta: ArrayLike) -> Summary:
-    """The :class:`Summary` (no top logits) of single keys at gaps ``g``.
+    """The ``Summary`` (no top logits) of single keys at gaps ``g``.
 
     With ``u = g - g_min >= 0`` (exact, so large ``beta`` loses nothing) and
     ``e = exp(-beta u) <= 1``, the sums are dot products ``e . 1``, ``e . u`` and
@@ -80,7 +80,7 @@ def dense_summary(g: Float[Array, " n"], beta: ArrayLike) -> Summary:
 
 
 def atoms_summary(atoms: Atoms, beta: ArrayLike, k: int = 0) -> Summary:
-    """The :class:`Summary` of atoms with multiplicities (order statistics), with
+    """The ``Summary`` of atoms with multiplicities (order statistics), with
     logits taken relative to the smallest gap, ``z = -beta (g - g_min)``, so
     ``m = 0`` and the nearest key has ``z = 0``; ``top`` holds the ``k`` largest
     logits of the head (single keys)."""
@@ -245,7 +245,7 @@ _FINISHERS: dict[Callable, Callable[[Summary], Array]] = {
 
 def finisher(kernel: Callable) -> tuple[Callable[[Summary], Array], int]:
     """``(finish, k)``: how a built-in kernel (or a stack of them) reads a
-    :class:`Summary` holding the top ``k`` logits."""
+    ``Summary`` holding the top ``k`` logits."""
     if hasattr(kernel, "kernels"):  # a tuple of observables, stacked
         parts = [finisher(k) for k in kernel.kernels]
         return (lambda s: jnp.stack([finish(s) for finish, _ in parts])), max(k for _, k in parts)
@@ -262,8 +262,8 @@ def finisher(kernel: Callable) -> tuple[Callable[[Summary], Array], int]:
 @functools.cache
 def stack_kernels(kernels: tuple[Callable, ...]) -> Callable:
     """One kernel for a tuple of kernels, values stacked along a last axis. On
-    single keys the observables that read a :class:`Summary` share one
-    :func:`dense_summary` (one pass over the keys); ``top_k_mass`` keeps its own
+    single keys the observables that read a ``Summary`` share one
+    ``dense_summary`` (one pass over the keys); ``top_k_mass`` keeps its own
     exact dense kernel. One function object per tuple, so jit caches keyed on
     it hit."""
 

@@ -35,7 +35,7 @@ class RegimeMap(eqx.Module):
         entropy: ``E[H]`` (nats) at ``beta(n)``.
         entropy_stderr: its standard error.
         regime: ``-1`` sub-critical, ``0`` critical, ``+1`` super-critical
-            (see :func:`regime_map` for the thresholds).
+            (see [`regime_map`][lattn_jax.regime_map] for the thresholds).
         band: the factor that defines the critical band.
 
     Example:
@@ -107,7 +107,7 @@ def critical_betas(
     callback: Callable[[int], None] | None = None,
 ) -> tuple[Array, Array]:
     """``beta*(n)`` (``E[max weight] = 1/2``) and its standard error for each ``n``,
-    by :func:`find_critical_beta` on independent contexts per ``n``
+    by [`find_critical_beta`][lattn_jax.find_critical_beta] on independent contexts per ``n``
     (``jax.random.fold_in(key, i)``). ``callback(n)`` is called as each ``n``
     finishes (for progress displays).
 
@@ -171,15 +171,15 @@ def regime_map(
         key: a ``jax.random.key``.
         num_contexts: contexts per ``n`` (for the estimates and for ``beta*``).
         critical: ``beta*(n)`` given instead of searched: a schedule (e.g. a
-            fitted :class:`PowerLaw`, standard error taken as 0) or a pair of
-            arrays ``(beta_star, stderr)`` over ``ns``, as from :func:`critical_betas`.
+            fitted [`PowerLaw`][lattn_jax.PowerLaw], standard error taken as 0) or a pair of
+            arrays ``(beta_star, stderr)`` over ``ns``, as from [`critical_betas`][lattn_jax.critical_betas].
         band: the factor ``> 1`` around ``beta*`` called critical.
-        method, head, dtype: as in :func:`mc_estimate`.
+        method, head, dtype: as in [`mc_estimate`][lattn_jax.mc_estimate].
         callback: called as ``callback(n)`` when ``n``'s estimates are done
             (and by the ``beta*`` search, when it runs, as each ``n`` finishes).
 
     Returns:
-        A :class:`RegimeMap` (a list of them for a list of schedules).
+        A [`RegimeMap`][lattn_jax.RegimeMap] (a list of them for a list of schedules).
 
     Example:
         >>> import jax

@@ -24,7 +24,7 @@ class ScheduleFit(eqx.Module):
     """A learned critical schedule.
 
     Attributes:
-        schedule: the fitted :class:`PowerLaw`.
+        schedule: the fitted [`PowerLaw`][lattn_jax.PowerLaw].
         loss_history: the loss before each optimizer step (``steps`` values).
         loss: the loss at the fitted parameters.
         max_weight: ``E[max weight](beta(n))`` per ``n`` at the fit, on the
@@ -57,7 +57,7 @@ def _logit(p):
 @functools.cache  # one object per (lr, steps), so the jitted fit is reused
 def cosine_adam(learning_rate: float, steps: int) -> optax.GradientTransformation:
     """Adam with a cosine-decayed learning rate, from ``learning_rate`` to 1% of
-    it over ``steps`` (the default optimizer of :func:`fit_schedule`, with 0.1).
+    it over ``steps`` (the default optimizer of [`fit_schedule`][lattn_jax.fit_schedule], with 0.1).
 
     Example:
         >>> import jax.numpy as jnp
@@ -116,7 +116,7 @@ def fit_schedule(
         steps: optimizer steps.
         num_contexts: contexts per ``n``.
         method: ``"auto"``, ``"dense"`` or ``"order-statistics"`` (order
-            statistics cost the same for every ``n``; see :func:`mc_estimate`).
+            statistics cost the same for every ``n``; see [`mc_estimate`][lattn_jax.mc_estimate]).
         head: exact smallest gaps per context for order statistics (the mean max
             weight near ``level`` needs few; default 256).
         init: the starting schedule (default: ``p = 0`` and ``c`` at the scale
@@ -125,7 +125,7 @@ def fit_schedule(
         dtype: float dtype (default: JAX's default float).
 
     Returns:
-        A :class:`ScheduleFit`.
+        A [`ScheduleFit`][lattn_jax.ScheduleFit].
 
     Example:
         >>> import jax

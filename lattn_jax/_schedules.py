@@ -88,7 +88,7 @@ class AbstractSchedule(eqx.Module):
 
 class PowerLaw(AbstractSchedule):
     """``beta(n) = c n^p``, stored as ``log c`` and ``p`` so it can be learned in
-    log space (see :func:`fit_schedule`). The theory's critical schedule is a
+    log space (see [`fit_schedule`][lattn_jax.fit_schedule]). The theory's critical schedule is a
     power law with ``p = 2 / alpha`` (``2 / (d - 1)`` for uniform keys).
 
     Example:
@@ -245,7 +245,7 @@ class ScalableSoftmax(AbstractSchedule):
     times ``s ln n``; ``n`` is the number of keys the query sees. Default
     ``s = 0.43`` (the value the paper's figure reports after training). With
     ``base = 1`` this is the ``beta = gamma ln n`` family of
-    :class:`~lattn_jax.Simplex` with ``gamma = s``.
+    [`Simplex`][lattn_jax.Simplex] with ``gamma = s``.
 
     Example:
         >>> round(float(ScalableSoftmax()(1e4)), 4)  # 0.43 ln 1e4

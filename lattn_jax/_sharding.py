@@ -1,7 +1,7 @@
 """Contexts across devices and hosts: a one-axis mesh over the contexts.
 
 Contexts are independent, so the estimators split them evenly over the
-devices of a :class:`jax.sharding.Mesh` with one axis, ``"contexts"``
+devices of a ``jax.sharding.Mesh`` with one axis, ``"contexts"``
 (``jax.shard_map``), and gather the per-context values (a few numbers per
 context) onto every device before averaging. Every context is computed from
 its own key exactly as on one device, and the average runs on the gathered

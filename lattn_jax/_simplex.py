@@ -15,7 +15,7 @@ step is smooth: ``w_ii`` goes from 0.1 to 0.9 as ``gamma / gamma_c`` moves by
 ``2 ln 9 / ln n`` (0.48 at ``n = 1e4``), and ``w_ii = n / (2n - 1)`` at
 ``gamma_c``.
 
-As a context law (:class:`Simplex`) the tokens live in a fixed dimension
+As a context law ([`Simplex`][lattn_jax.Simplex]) the tokens live in a fixed dimension
 ``d``: ``y_i = sqrt(rho) e_1 + sqrt(1 - rho) z_i`` with ``z_i`` i.i.d. uniform
 on the unit sphere of ``e_1``'s complement, and the query is the token
 ``y_0 = sqrt(rho) e_1 + sqrt(1 - rho) e_2``, which is also the first key. Then

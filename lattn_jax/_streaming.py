@@ -4,7 +4,7 @@ whatever ``n`` is.
 A context is its PRNG key. Chunk ``j`` holds the gaps
 ``law.sample_gaps(jax.random.fold_in(key, j), chunk)`` (the last chunk masked to
 ``n``), regenerated whenever they are needed, so derivatives in ``beta`` store no
-keys. The chunks are folded into a :class:`~lattn_jax._observables.Summary` of the logits
+keys. The chunks are folded into a ``Summary`` of the logits
 ``z_i = -beta g_i`` with the online (flash-attention) log-sum-exp update: with a
 running maximum ``m``,
 
@@ -64,7 +64,7 @@ def absorb(state: Summary, z: Float[Array, " c"], valid: Array) -> Summary:
 class StreamingSampler(eqx.Module):
     """Contexts of ``n`` keys evaluated chunk by chunk (see the module docstring).
 
-    A context's "row" is its PRNG key; :meth:`evaluate` streams the keys.
+    A context's "row" is its PRNG key; ``evaluate`` streams the keys.
     """
 
     law: AbstractLaw
@@ -100,7 +100,7 @@ class StreamingSampler(eqx.Module):
         return gaps, valid
 
     def summary(self, key: PRNGKeyArray, beta: ArrayLike, k: int = 0) -> Summary:
-        """The :class:`Summary` of the context ``key`` at ``beta``, one chunk at a
+        """The ``Summary`` of the context ``key`` at ``beta``, one chunk at a
         time (each chunk rematerialized under reverse-mode differentiation)."""
         if not 0 <= k <= self.n:
             raise ValueError(f"k must be an integer in [1, {self.n}] (keys available), got {k}")

@@ -3,7 +3,7 @@
 The vMF law ``vMF(mu, kappa)`` on ``S^{d-1}`` has density
 ``rho(x) = e^{kappa <mu, x>} / M_d(kappa)`` with respect to the uniform
 probability measure (``M_d(kappa) = E_unif[e^{kappa <mu, x>}]``, see
-:func:`lattn_jax.theory.log_partition`). Sampling is exact, by Wood's (1994)
+[`lattn_jax.theory.log_partition`][lattn_jax.theory.log_partition]). Sampling is exact, by Wood's (1994)
 rejection algorithm for ``w = <mu, x>`` (envelope ``Beta((d-1)/2, (d-1)/2)``,
 drawn from ``d`` normals rather than with the slow ``jax.random.beta``;
 8 proposals per key at once, repeated until all are accepted: the acceptance

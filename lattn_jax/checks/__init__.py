@@ -1,5 +1,5 @@
 """Theory against simulation: each check runs a moderate Monte Carlo experiment
-and returns :class:`Comparison` rows (``lattn validate`` prints them; the tests
+and returns [`Comparison`][lattn_jax.checks.Comparison] rows (``lattn validate`` prints them; the tests
 assert them). A check is a function ``check(key, *, plot_dir=None) ->
 list[Comparison]`` that writes its figure into ``plot_dir`` when given one."""
 
@@ -58,7 +58,7 @@ CHECK_NAMES = tuple(name for name, _, _ in _REGISTRY)
 
 
 def get_check(name: str) -> Callable:
-    """The check function registered as ``name`` (one of :data:`CHECK_NAMES`).
+    """The check function registered as ``name`` (one of ``CHECK_NAMES``).
 
     Example:
         >>> get_check("collapse").__name__

@@ -69,13 +69,13 @@ def check_heat(key, *, plot_dir: Path | None = None) -> list[Comparison]:
 
     - Displacement: query ``e_1`` (orthogonal to the mean), ``n = 2000``, 256
       contexts, ``beta = 10, 20, 40``: the output's component along the mean
-      against ``(A_d(beta) / beta) kappa`` (:func:`~lattn_jax.theory.heat_displacement`;
+      against ``(A_d(beta) / beta) kappa`` ([`heat_displacement`][lattn_jax.theory.heat_displacement];
       its ``O(beta^-2)`` error, ``~kappa^2 / (2 beta^2)`` relative, and the ``O(rho/n)``
       ratio bias stay below a third of the standard error).
     - Backward heat flow: 8 contexts of ``n = 2e4`` keys, 128 fresh vMF queries
       each, ``beta = 200``: the mean increment of ``<mu, x>`` after one
       normalized attention step against ``A_d(kappa) (e^{(d-1)/beta} - 1)``
-      (:func:`~lattn_jax.theory.heat_flow_mean_resultant`).
+      ([`heat_flow_mean_resultant`][lattn_jax.theory.heat_flow_mean_resultant]).
 
     With ``plot_dir``, ``heat_displacement.png``: displacement against ``beta``."""
     law = _law()

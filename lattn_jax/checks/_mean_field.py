@@ -1,6 +1,6 @@
 """Checks of the sub-critical (mean-field) regime for uniform keys: ``Z/n``, the
 entropy, the output's mean and its Gaussian fluctuations against
-:mod:`lattn_jax.theory`'s Bessel-function predictions."""
+[`lattn_jax.theory`][lattn_jax.theory]'s Bessel-function predictions."""
 
 import math
 from pathlib import Path
@@ -50,7 +50,7 @@ def check_mean_field(key, *, plot_dir: Path | None = None) -> list[Comparison]:
     shared by all rows): ``E[Z/n] = M_d(beta)`` (exact at every ``n``); ``E[H]``
     and ``E[<o, q>]`` with their ``1/n`` delta-method corrections; ``Var(<o, q>)``
     and the per-direction orthogonal variance against
-    :func:`~lattn_jax.theory.output_covariance`. With ``plot_dir``, a Q–Q plot
+    [`output_covariance`][lattn_jax.theory.output_covariance]. With ``plot_dir``, a Q–Q plot
     of the standardized output components (``mean_field_qq.png``)."""
     law = UniformSphere(_D)
     betas = jnp.asarray(_BETAS)

@@ -41,8 +41,8 @@ def check_supercritical(key, *, plot_dir: Path | None = None) -> list[Comparison
     """``n = 1e5`` keys, 8192 contexts (order statistics, exact nearest 64 keys)
     at ``beta = gamma n^{2/(d-1)}`` for ``(d, gamma) = (3, 5), (3, 20), (5, 200)``:
     ``P(max weight > 0.99)`` and ``E[1 - max weight]`` against
-    :func:`~lattn_jax.theory.prob_max_weight_above` and
-    :func:`~lattn_jax.theory.expected_max_weight_deficit` (exact in the Poisson
+    [`prob_max_weight_above`][lattn_jax.theory.prob_max_weight_above] and
+    [`expected_max_weight_deficit`][lattn_jax.theory.expected_max_weight_deficit] (exact in the Poisson
     limit for ``d = 3``, ``O(gamma^-2)`` otherwise), and ``gamma E[1 - max weight]``
     at ``(5, 200)`` against its ``gamma -> oo`` limit ``K_d log 2``. With
     ``plot_dir``, ``supercritical.png``: the deficit against ``gamma``, simulated

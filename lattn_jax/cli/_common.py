@@ -81,7 +81,7 @@ def sigint_guard():
     """Ctrl-C raises ``KeyboardInterrupt`` as usual, and is also remembered:
     Python drops an exception raised inside a garbage-collection callback (JAX
     has one), so a Ctrl-C landing there would otherwise be lost and the run
-    would go on. :func:`check_interrupted` re-raises it at a safe point. Only
+    would go on. ``check_interrupted`` re-raises it at a safe point. Only
     where SIGINT has Python's default handler, on the main thread."""
     install = (
         threading.current_thread() is threading.main_thread()
@@ -146,7 +146,7 @@ def law_spec(text: str) -> tuple[str, float | None]:
 
 
 def make_law(spec: tuple[str, float | None], d: int):
-    """The law a :func:`law_spec` names, in dimension ``d`` (a ValueError names a bad combination)."""
+    """The law a ``law_spec`` names, in dimension ``d`` (a ValueError names a bad combination)."""
     from .._laws import PowerDensity, Subsphere, UniformSphere
 
     name, param = spec

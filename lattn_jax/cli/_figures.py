@@ -2,7 +2,7 @@
 
 Figures live in a registry: a function ``make(out: Path) -> list[Path]`` that
 writes its files into ``out`` and uses fixed seeds only, registered with
-:func:`figure`. To add one, decorate it here (or in a module imported here) and
+``figure``. To add one, decorate it here (or in a module imported here) and
 reference ``docs/figures/NAME.png`` from a page; ``lattn figures --out
 docs/figures`` then rebuilds it with the rest.
 """

@@ -192,5 +192,5 @@ class Progress:
 
 
 def progress(total: int, quiet: bool):
-    """A :class:`Progress` over ``total`` points, or a silent stand-in if ``quiet``."""
+    """A ``Progress`` over ``total`` points, or a silent stand-in if ``quiet``."""
     return _NoProgress() if quiet else Progress(total)

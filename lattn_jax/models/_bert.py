@@ -149,7 +149,7 @@ def _scan_layers(weights: BertWeights, ids, mask, num_heads: int, eps: float, pe
     ``t x t`` attention stays in cache, about 1.5x faster than whole batches on a
     2-core CPU). ``per_layer(row, attn)`` picks what to keep from each layer,
     given ``row = (mask_row, *extra_rows)`` and ``attn = (q, k, z, s, probs)``
-    of one sequence (see :func:`_layer`, batch axis dropped). Returns the last
+    of one sequence (see ``_layer``, batch axis dropped). Returns the last
     hidden states ``(b, t, hidden)`` and the picks stacked as ``(b, layers, ...)``."""
 
     def one(row):
@@ -236,14 +236,14 @@ def pad_batch(sequences: Sequence[Sequence[int]], length: int, rows: int) -> tup
 
 
 class Bert(eqx.Module):
-    """A BERT encoder with its tokenizer: :func:`load_bert` builds one.
+    """A BERT encoder with its tokenizer: [`load_bert`][lattn_jax.models.load_bert] builds one.
 
     Attributes:
-        weights: every array (:class:`BertWeights`).
+        weights: every array (``BertWeights``).
         config: the architecture (layers, heads, hidden size, ...).
         tokenizer: a ``tokenizers.Tokenizer`` without padding or truncation
             (this class adds ``[CLS]``/``[SEP]`` and truncates itself).
-        max_seq_length: where :meth:`embed` truncates (256 for all-MiniLM-L6-v2,
+        max_seq_length: where [`embed`][lattn_jax.models.Bert.embed] truncates (256 for all-MiniLM-L6-v2,
             from ``sentence_bert_config.json``; else the model's positions).
         path: the directory the model was read from.
 
@@ -426,7 +426,7 @@ def file_sha256(path: str | Path) -> str:
 
 
 def read_config(model_dir: Path) -> BertConfig:
-    """The :class:`BertConfig` of ``model_dir/config.json``, or a ``ValueError``
+    """The ``BertConfig`` of ``model_dir/config.json``, or a ``ValueError``
     naming the file and the problem (missing, not JSON, not BERT, missing keys)."""
     path = model_dir / "config.json"
     if not path.is_file():

@@ -2,7 +2,7 @@
 download, the same on every machine with the same Python), or a user's file,
 cut into model-length token sequences.
 
-A :class:`Corpus` is a tuple of whitespace-normalised documents with a name and
+A [`Corpus`][lattn_jax.models.Corpus] is a tuple of whitespace-normalised documents with a name and
 a SHA-256, so every output can record exactly which text it was measured on.
 """
 
@@ -130,7 +130,7 @@ def _docstrings(module) -> list[str]:
 
 def default_corpus() -> Corpus:
     """The docstrings of a fixed, sorted list of Python standard-library
-    modules (:data:`STDLIB_MODULES`): real human-written English available on
+    modules (``STDLIB_MODULES``): real human-written English available on
     every machine. Modules in sorted order; in each, the module's docstring,
     then public classes (with their methods) and functions by sorted name;
     whitespace normalised; exact duplicates dropped (first kept). Named after

@@ -1,5 +1,5 @@
 """Per-head analysis of real attention: where each head of a model sits against
-the critical scale, from the query and key pools of :func:`gather_pools`.
+the critical scale, from the query and key pools of [`gather_pools`][lattn_jax.models.gather_pools].
 
 For a head with query pool ``Q`` and key pool ``K`` (raw projections), the
 scores are ``s_i = <q, k_i> / sqrt(d_h)`` and the logits ``t s_i``: ``t = 1``
@@ -8,14 +8,14 @@ attending to ``n`` keys drawn i.i.d. (with replacement) from the pool. With
 ``m(q)`` the query's largest score over the pool, the gaps ``g_i = m(q) - s_i``
 give logits ``-t g_i`` up to a constant, so ``t`` plays the role of ``beta``
 and the library's estimators and critical search apply unchanged
-(:class:`HeadScores` is that context law).
+([`HeadScores`][lattn_jax.models.HeadScores] is that context law).
 
-Per head, :func:`analyze_heads` measures ``t*(n)`` (``E[max weight] = level``),
+Per head, [`analyze_heads`][lattn_jax.models.analyze_heads] measures ``t*(n)`` (``E[max weight] = level``),
 the selectivity horizon ``n_h`` (where ``t = 1`` stops being selective), fits
 three scaling laws to ``t*(n)``, estimates the local exponent ``alpha`` of the
 top of the score law, places the published temperature schedules against
 ``t*(n)``, and compares the model's own attention at its real lengths with
-the i.i.d. prediction. The result is a :class:`HeadReport`.
+the i.i.d. prediction. The result is a [`HeadReport`][lattn_jax.models.HeadReport].
 """
 
 import math
@@ -53,7 +53,7 @@ POOL_FRACTION = 10  # n at most (key pool size) / POOL_FRACTION
 AIC_MARGIN = 2.0
 HORIZON_MAX_LOG10 = 12.0
 FLAGS = ("sink", "sharper", "flatter", "unconverged", "misfit")
-"""Bits of :attr:`HeadReport.flags`: ``1`` attention mass on [CLS]/[SEP] above 1/2;
+"""Bits of ``HeadReport.flags``: ``1`` attention mass on [CLS]/[SEP] above 1/2;
 ``2``/``4`` the model's own max weight more than ``mismatch`` times above/below
 the i.i.d. prediction (by more than 4 standard errors); ``8`` a ``t*`` search
 that did not converge; ``16`` no law describes ``t*(n)``: even the preferred
@@ -158,7 +158,7 @@ def head_scores(
     num_queries: int | None = DEFAULT_NUM_QUERIES,
     key: PRNGKeyArray | None = None,
 ) -> HeadScores:
-    """The :class:`HeadScores` law of one head: scores ``<q, k> / sqrt(d)`` of
+    """The [`HeadScores`][lattn_jax.models.HeadScores] law of one head: scores ``<q, k> / sqrt(d)`` of
     ``num_queries`` queries drawn without replacement from ``queries`` (all of
     them with ``None``, or when there are fewer) against every key, held in
     memory (``num_queries x N`` floats; capped at 2**25 floats).
@@ -225,7 +225,7 @@ def estimate_score_exponent(scores: Float[ArrayLike, "m N"], *, k: int | None = 
         k: top scores used per row, ``10 <= k < N - 1``.
 
     Returns:
-        A :class:`~lattn_jax.LocalExponent` (``radius`` is the mean range
+        A [`LocalExponent`][lattn_jax.LocalExponent] (``radius`` is the mean range
         ``max s - s_thr`` of the ``k`` scores; ``curvature`` is ``False``).
 
     Example:
@@ -267,8 +267,8 @@ def estimate_score_exponent(scores: Float[ArrayLike, "m N"], *, k: int | None = 
 
 
 class ScalingFits(eqx.Module):
-    """Weighted least-squares fits of ``t*(n)`` by the laws of :data:`LAWS`:
-    ``C n^p`` (2 parameters, :func:`~lattn_jax.fit_power_law` in log–log),
+    """Weighted least-squares fits of ``t*(n)`` by the laws of ``LAWS``:
+    ``C n^p`` (2 parameters, [`fit_power_law`][lattn_jax.fit_power_law] in log–log),
     ``C (log n)^{1/2}`` and ``C log n`` (1 parameter each, linear in ``C``),
     weighted by the ``t*`` standard errors. Arrays over the three laws.
 
@@ -276,7 +276,7 @@ class ScalingFits(eqx.Module):
     Akaike's criterion, which is "lowest chi2" among laws with equally many
     parameters and keeps the two-parameter power law from winning by its extra
     freedom alone); ``decided`` is ``False`` when the runner-up is within
-    :data:`AIC_MARGIN` = 2 of it (the conventional threshold below which both
+    ``AIC_MARGIN`` = 2 of it (the conventional threshold below which both
     keep substantial support; for one-parameter laws a chi2 difference of 2).
 
     Example:
@@ -299,7 +299,7 @@ class ScalingFits(eqx.Module):
 def fit_scaling_laws(
     ns: Float[ArrayLike, " m"], t_star: Float[ArrayLike, " m"], stderr: Float[ArrayLike, " m"]
 ) -> ScalingFits:
-    """Fit ``t*(n)`` by the three laws of :data:`LAWS` (see :class:`ScalingFits`).
+    """Fit ``t*(n)`` by the three laws of ``LAWS`` (see ``ScalingFits``).
 
     Args:
         ns: at least 3 distinct context sizes ``> 1``.
@@ -346,7 +346,7 @@ def fit_scaling_laws(
 
 
 def law_value(law: int, coef: ArrayLike, exponent: ArrayLike, n: ArrayLike) -> np.ndarray:
-    """``t*(n)`` along law ``law`` (an index into :data:`LAWS`) with coefficient
+    """``t*(n)`` along law ``law`` (an index into ``LAWS``) with coefficient
     ``coef`` (and ``exponent`` for the power law).
 
     Example:
@@ -444,7 +444,7 @@ def schedule_horizon(
 
 class HeadReport(eqx.Module):
     """Where each head of a model sits against the critical scale (from
-    :func:`analyze_heads`). Per-head arrays have leading ``(layers, heads)`` axes.
+    [`analyze_heads`][lattn_jax.models.analyze_heads]). Per-head arrays have leading ``(layers, heads)`` axes.
 
     Attributes:
         ns: the context sizes of the ``t*`` grid.
@@ -458,27 +458,27 @@ class HeadReport(eqx.Module):
             this holds the grid's end.
         log10_horizon_law: ``log10 n`` where the preferred law gives ``t* = 1``
             (an extrapolation when censored).
-        law_coef, law_coef_stderr, law_chi2, law_dof: the fits of :data:`LAWS`
+        law_coef, law_coef_stderr, law_chi2, law_dof: the fits of ``LAWS``
             (last axis), with ``power_exponent`` ± ``power_exponent_stderr``.
         best_law: index of the preferred law (lowest AIC); ``law_decided``:
             whether the runner-up is more than 2 behind (else "undecided").
         alpha, alpha_stderr: the local exponent of the top of the score law
-            (:func:`estimate_score_exponent`); compare ``2 / alpha`` with ``p``.
+            ([`estimate_score_exponent`][lattn_jax.models.estimate_score_exponent]); compare ``2 / alpha`` with ``p``.
         schedule_ns: where schedules are evaluated; ``schedule_extrapolated``:
             whether ``t*`` there comes from the preferred law (not measured).
         schedule_multiplier: ``(schedules, schedule_ns)`` logit multipliers.
         schedule_t_star: ``t*`` at ``schedule_ns``.
         schedule_ratio: ``multiplier / t*``; ``schedule_regime``: ``-1``/``0``/``+1``
-            for sub-critical/critical/super-critical (:func:`~lattn_jax._regime.classify`, ``band``).
+            for sub-critical/critical/super-critical (``classify``, ``band``).
         schedule_log10_horizon: ``log10 n`` up to which each schedule keeps the
             head selective (along the preferred law), ``schedule_horizon_censored``
-            as for :func:`schedule_horizon`.
+            as for ``schedule_horizon``.
         real_length: ``n`` of the real comparison (mean sequence length).
         real_max_weight, real_entropy: the model's own attention (mean over rows and sequences).
         iid_max_weight, iid_entropy: the i.i.d. prediction at ``t = 1``, ``n = real_length``
             (with ``*_stderr``); ``max_weight_ratio``, ``entropy_ratio``: real / i.i.d. (with ``*_stderr``).
         special_mass: mean attention mass on [CLS]/[SEP].
-        flags: bits of :data:`FLAGS`.
+        flags: bits of ``FLAGS``.
         schedule_names, level, band, mismatch, corpus: the configuration.
 
     Example:
@@ -569,7 +569,7 @@ _HEAD_FIELDS = tuple(f for f in HeadReport.__dataclass_fields__ if f not in _MET
 def random_pools(
     seed: int = 0, *, layers: int = 1, heads: int = 2, num_queries: int = 16, num_keys: int = 5000, head_dim: int = 4
 ) -> "HeadPools":
-    """Synthetic :class:`~lattn_jax.models.HeadPools` for examples and tests:
+    """Synthetic [`HeadPools`][lattn_jax.models.HeadPools] for examples and tests:
     Gaussian queries and keys (standard normal coordinates), sequences of
     length 100, real max weight 0.5, real entropy 1 and no [CLS]/[SEP] mass.
 
@@ -775,31 +775,34 @@ def analyze_heads(
     progress: Callable[[int, int, dict], None] | None = None,
 ) -> HeadReport:
     """Measure every head of ``pools`` against the critical scale (see the
-    module docstring and :class:`HeadReport`).
+    module docstring and [`HeadReport`][lattn_jax.models.HeadReport]).
 
-    Per head, with :class:`HeadScores` contexts (a random query of the pool,
+    Per head, with [`HeadScores`][lattn_jax.models.HeadScores] contexts (a random query of the pool,
     ``n`` keys i.i.d. from the key pool): ``t*(n)`` by
-    :func:`~lattn_jax.find_critical_beta` (dense, Newton on the exact
+    [`find_critical_beta`][lattn_jax.find_critical_beta] (dense, Newton on the exact
     derivative) and ``E[max weight]`` at ``t = 1`` by
-    :func:`~lattn_jax.mc_estimate` on the same contexts, for each ``n`` in
-    ``ns``; the horizon by :func:`selectivity_horizon`; the laws by
-    :func:`fit_scaling_laws`; ``alpha`` by :func:`estimate_score_exponent`;
+    [`mc_estimate`][lattn_jax.mc_estimate] on the same contexts, for each ``n`` in
+    ``ns``; the horizon by ``selectivity_horizon``; the laws by
+    [`fit_scaling_laws`][lattn_jax.models.fit_scaling_laws]; ``alpha`` by
+    [`estimate_score_exponent`][lattn_jax.models.estimate_score_exponent];
     schedules against ``t*`` (measured where ``schedule_ns`` is on the grid,
     else along the preferred law: flagged as extrapolated) and their horizons
-    by :func:`schedule_horizon`; and the model's own max weight and entropy
+    by ``schedule_horizon``; and the model's own max weight and entropy
     beside the i.i.d. prediction at ``t = 1`` and ``n`` = the mean sequence
     length. Heads are independent: ``jax.random.fold_in(key, layer * heads + head)``.
 
     Args:
-        pools: a :class:`~lattn_jax.models.HeadPools`.
+        pools: a [`HeadPools`][lattn_jax.models.HeadPools].
         key: a ``jax.random.key``.
         ns: the ``t*`` grid, at least 3 sizes, each at most (key pool) / 10.
         level: the ``E[max weight]`` level in ``(1 / min(ns), 1)``.
         num_contexts: contexts per ``n``, ``>= 16``.
-        num_queries: queries per head whose score rows are held (see :func:`head_scores`).
-        schedules: name -> schedule (logit multiplier); default :func:`published_schedules` at 512.
+        num_queries: queries per head whose score rows are held (see
+            [`head_scores`][lattn_jax.models.head_scores]).
+        schedules: name -> schedule (logit multiplier); default
+            [`published_schedules`][lattn_jax.models.published_schedules] at 512.
         schedule_ns: sizes where the schedules' regimes are reported.
-        band: the critical band factor ``> 1`` of :func:`~lattn_jax._regime.classify`.
+        band: the critical band factor ``> 1`` of ``classify``.
         mismatch: the real/i.i.d. max-weight factor ``> 1`` beyond which a head is flagged.
         heads: ``(layer, head)`` pairs to analyse (default all); the others are NaN.
         exclude_special: leave the ``[CLS]``/``[SEP]`` keys (``pools.special_keys``)
@@ -813,7 +816,7 @@ def analyze_heads(
             incremental output).
 
     Returns:
-        A :class:`HeadReport`.
+        A [`HeadReport`][lattn_jax.models.HeadReport].
 
     Example:
         >>> import jax
@@ -947,7 +950,7 @@ def report_to_json(report: HeadReport) -> dict:
     """Every number of ``report`` as JSON-ready Python values: ``{"meta":
     {...}, "heads": [{"layer", "head", ...per-head fields...}, ...]}``
     (NaN as ``null``, infinities as ``"inf"``/``"-inf"``); heads never analysed
-    are left out. :func:`report_from_json` reads it back.
+    are left out. [`report_from_json`][lattn_jax.models.report_from_json] reads it back.
 
     Example:
         >>> import json, jax
@@ -993,7 +996,7 @@ def _jsonable_meta(meta: dict) -> dict:
 
 
 def report_from_json(payload: dict) -> HeadReport:
-    """The :class:`HeadReport` that :func:`report_to_json` wrote.
+    """The [`HeadReport`][lattn_jax.models.HeadReport] that [`report_to_json`][lattn_jax.models.report_to_json] wrote.
 
     Example:
         >>> import jax

@@ -1,6 +1,6 @@
 """Per-head query and key pools of a real model on real text, with the model's
 own attention statistics on the same sequences: what the per-head analysis
-(:mod:`lattn_jax.models._heads`) resamples from and compares against.
+(``lattn_jax.models._heads``) resamples from and compares against.
 """
 
 import functools
@@ -125,8 +125,9 @@ def gather_pools(
     MiniLM at 100k).
 
     Args:
-        model: from :func:`load_bert`.
-        corpus: from :func:`default_corpus` or :func:`read_corpus`.
+        model: from [`load_bert`][lattn_jax.models.load_bert].
+        corpus: from [`default_corpus`][lattn_jax.models.default_corpus] or
+            [`read_corpus`][lattn_jax.models.read_corpus].
         num_keys: keys per head (``nk``).
         num_queries: queries per head (``nq <= num_keys``).
         seq_len: tokens per sequence, ``[CLS]``/``[SEP]`` included, at most the

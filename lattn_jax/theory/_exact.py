@@ -11,11 +11,11 @@ closed-form gap law), the nearest key's weight is
     J(g, s) = int_g^gmax (1 - exp(-s e^{-beta (g' - g)})) f(g') dg',
 
 valid for every ``n`` and ``beta`` (no asymptotics). Tanh–sinh quadratures
-over ``u = n F(g)``, ``s`` and the competitors (:mod:`._quadrature`, which
+over ``u = n F(g)``, ``s`` and the competitors (``_quadrature``, which
 follows their Gamma-shaped bump at any dimension) make it a deterministic
 function of ``beta``, differentiable, so ``beta*_n`` follows by root-finding: an independent check of the Monte Carlo
 search, and the exact finite-size curve that the ``n -> inf`` constant
-(:func:`~lattn_jax.theory.critical_constant`) and its first correction
+([`critical_constant`][lattn_jax.theory.critical_constant]) and its first correction
 approximate.
 """
 
@@ -51,7 +51,7 @@ def _as_law(d_or_law) -> AbstractLaw:
 def _mean_max_weight(law: AbstractLaw, n: Array, log_beta: Array) -> Array:
     """The formula of the module docstring, with the nearest gap integrated over
     ``u = n F(g)`` (its law is ``du`` times the others' survival) and the
-    competitors by :func:`~._quadrature.competitors`."""
+    competitors by ``competitors``."""
     dtype = log_beta.dtype
     t, one_minus_t, w = nodes(_NODES, dtype)
     beta = jnp.exp(log_beta)
@@ -108,7 +108,7 @@ def _excess(log_beta: Array, law: AbstractLaw, n: Array, level: Array) -> Array:
 
 def exact_critical_beta(d_or_law: "int | AbstractLaw", n: int, level: float = 0.5) -> float:
     """``beta*_n`` with ``E[max weight] = level`` for ``n`` keys, exactly (the
-    root of :func:`exact_mean_max_weight`; no Monte Carlo, no asymptotics).
+    root of [`exact_mean_max_weight`][lattn_jax.theory.exact_mean_max_weight]; no Monte Carlo, no asymptotics).
 
     Example:
         >>> round(exact_critical_beta(3, 1000), 1)

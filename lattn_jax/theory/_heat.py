@@ -77,7 +77,7 @@ def heat_output(
 ) -> Float[Array, "*batch d"]:
     """The predicted mean output with identity values:
     ``A_d(beta) q + (A_d(beta) / beta) grad_S log rho(q)`` (regime of
-    :func:`heat_displacement`).
+    [`heat_displacement`][lattn_jax.theory.heat_displacement]).
 
     Example:
         >>> import jax.numpy as jnp

@@ -114,7 +114,7 @@ def output_mean(d: int, n: int, beta: Float[ArrayLike, "*batch"]) -> Float[Array
     ``A_d(beta) - rho (A_d(2 beta) - A_d(beta)) / n`` with
     ``rho = M_d(2 beta) / M_d(beta)^2`` (the ratio-estimator bias, pulling the
     output towards the origin). The orthogonal components have mean zero by
-    symmetry. Regime as for :func:`output_covariance`.
+    symmetry. Regime as for [`output_covariance`][lattn_jax.theory.output_covariance].
 
     Example:
         >>> round(float(output_mean(3, 1000, 10.0)), 4)  # A_3(10) = 0.9

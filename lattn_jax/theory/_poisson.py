@@ -9,7 +9,7 @@ mean measure ``Lambda(x) = lam x^a``, ``lam = c gamma^{-a}``
 (``n P(g <= x / beta) -> c gamma^{-a} x^a``), and the attention weights to
 ``W_j = e^{-x_j} / sum_i e^{-x_i}``. So ``E[max weight]`` has a limit
 ``m(gamma)``, increasing from 0 to 1, and ``beta*_n / n^{1/a}`` converges to
-the ``gamma`` where ``m(gamma) = level``: :func:`critical_constant`.
+the ``gamma`` where ``m(gamma) = level``: [`critical_constant`][lattn_jax.theory.critical_constant].
 
 ``m`` is computed without sampling, by the Mecke formula for the point
 nearest zero and ``1 / (A + S) = int_0^inf e^{-t (A + S)} dt``:
@@ -19,14 +19,14 @@ nearest zero and ``1 / (A + S) = int_0^inf e^{-t (A + S)} dt``:
 
 over the nearest point's ``u = Lambda(x)`` (law ``e^{-u} du``), the Laplace
 variable ``s`` and the competitors ``v`` by tanh–sinh rules, the last split
-where the integrand's Gamma-shaped bump lies (:mod:`._quadrature`), so the
+where the integrand's Gamma-shaped bump lies (``_quadrature``), so the
 error stays below 1e-8 for every ``a`` and near 1e-13 around ``gamma*``
 (against an independent adaptive quadrature with an exact Gamma-function tail
 for d = 16 … 128, and under more nodes: ``tests/test_theory_critical.py``).
-:func:`critical_constant` solves ``m = level`` with a bracket that grows until
+[`critical_constant`][lattn_jax.theory.critical_constant] solves ``m = level`` with a bracket that grows until
 it holds the root, and raises if it cannot. The laws of the ordered weights
-and of the entropy come from sampling the process (:func:`sample_limit_weights`,
-:func:`sample_limit_entropy`): ``x_j = (Gamma_j / lam)^{1/a}`` with ``Gamma_j``
+and of the entropy come from sampling the process ([`sample_limit_weights`][lattn_jax.theory.sample_limit_weights],
+[`sample_limit_entropy`][lattn_jax.theory.sample_limit_entropy]): ``x_j = (Gamma_j / lam)^{1/a}`` with ``Gamma_j``
 the arrival times of a unit-rate Poisson process, the points past the
 ``num_points``-th folded in by their conditional mean (Gauss–Legendre).
 """
@@ -101,7 +101,7 @@ def _mean_max_weight(a: ArrayLike, log_lam: Array, eps: ArrayLike) -> Array:
     """``m`` for the mean measure ``Lambda(x) = lam x^a (1 + eps x)`` (``eps``
     carries the first finite-size correction). The nearest point is integrated
     over ``u = lam x^a`` (its law is ``e^{-u} du`` at ``eps = 0``, whatever
-    ``a``), the competitors by :func:`~._quadrature.competitors`."""
+    ``a``), the competitors by ``competitors``."""
     dtype = log_lam.dtype
     t, _, w = nodes(_NODES, dtype)
     u = _U_MAX * t
@@ -160,7 +160,7 @@ def _sensitivities(a: float, log_lam: float, dtype: str) -> tuple[float, float]:
 def critical_constant(d_or_law: "int | AbstractLaw", level: float = 0.5) -> float:
     """``gamma* = lim beta*_n / n^{1/a}``, where ``beta*_n`` solves
     ``E[max weight] = level`` for ``n`` keys: the root of
-    :func:`limit_mean_max_weight` ``= level``.
+    [`limit_mean_max_weight`][lattn_jax.theory.limit_mean_max_weight] ``= level``.
 
     Example:
         >>> round(critical_constant(3), 3)
@@ -176,7 +176,7 @@ def finite_size_coefficient(d_or_law: "int | AbstractLaw", level: float = 0.5) -
 
     At ``beta = gamma n^{1/a}`` the exact mean measure of the rescaled gaps is
     ``n P(g <= x / beta) = lam x^a (1 + eps x + ...)`` with ``eps = b / beta``,
-    ``b`` the next coefficient of the gap law (:func:`gap_expansion`; for uniform
+    ``b`` the next coefficient of the gap law ([`gap_expansion`][lattn_jax.theory.gap_expansion]; for uniform
     keys ``b = a (1 - a) / (2 (a + 1))``, zero at ``d = 3``). To first order
     ``m(lam, eps) = level`` moves ``lam`` by ``-(dm/deps) / (dm/dlam) eps``, so
     ``beta*_n`` shifts by the constant
@@ -203,7 +203,7 @@ def finite_size_coefficient(d_or_law: "int | AbstractLaw", level: float = 0.5) -
 def critical_beta(d_or_law: "int | AbstractLaw", n: ArrayLike, level: float = 0.5, *, finite_size: bool = False):
     """The theory's ``beta*_n = gamma* n^{1/a}`` (``n^{2/(d-1)}`` for uniform keys),
     with the first finite-size correction ``(1 + kappa n^{-1/a})`` when
-    ``finite_size=True`` (see :func:`finite_size_coefficient`). Asymptotic:
+    ``finite_size=True`` (see [`finite_size_coefficient`][lattn_jax.theory.finite_size_coefficient]). Asymptotic:
     exact as ``n -> inf``.
 
     Example:

@@ -44,7 +44,7 @@ def tanh_sinh(num: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def nodes(num: int, dtype) -> tuple[Array, Array, Array]:
-    """:func:`tanh_sinh` as arrays of ``dtype``."""
+    """``tanh_sinh`` as arrays of ``dtype``."""
     return tuple(jnp.asarray(v, dtype) for v in tanh_sinh(num))
 
 

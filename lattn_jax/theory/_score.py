@@ -3,7 +3,7 @@
 ``(1 + s) / 2 ~ Beta(a, a)`` with ``a = (d - 1) / 2``: density
 ``f(s) = (1 - s^2)^{a-1} / (2^{2a-1} B(a, a))`` on ``[-1, 1]``. The law is
 symmetric and its upper half is the mirror of the gap law ``g = 1 - s`` of
-:class:`~lattn_jax.UniformSphere`, whose tail-accurate routines (log of the
+[`UniformSphere`][lattn_jax.UniformSphere], whose tail-accurate routines (log of the
 incomplete beta, its inverse) are reused: every function reads the tail on the
 near side of ``|s|`` from the gap law at ``1 - |s|``, so either end keeps full
 relative precision (tail probabilities down to the smallest float, e.g. 1e-300

@@ -94,7 +94,7 @@ def prob_max_weight_above(
     Exact as ``n -> oo`` at fixed ``beta / n^{2/(d-1)}`` for ``d = 3``; for
     ``d > 3`` its error is ``O((n^{2/(d-1)} / beta)^2)``, so it is meant for the
     supercritical regime. Tends to 1 as ``beta / n^{2/(d-1)} -> oo`` at the rate
-    of :func:`supercritical_rate`. ``d >= 3``, ``0 < eps <= 1/2``.
+    of [`supercritical_rate`][lattn_jax.theory.supercritical_rate]. ``d >= 3``, ``0 < eps <= 1/2``.
 
     Example:
         >>> round(float(prob_max_weight_above(3, 10**4, 1e5, eps=0.01)), 4)  # gamma = 10
@@ -127,7 +127,7 @@ def expected_max_weight_deficit(d: int, n: int, beta: Float[ArrayLike, "*batch"]
     ``E_E[r int_0^oo e^{-theta} (1 - e^{-theta}) / theta * e^{-r Ein(theta)} dtheta]``
     (``E[S / (1 + S)] = int_0^oo e^{-theta} E[S e^{-theta S}] dtheta`` and the
     Dickman Laplace transform ``E[e^{-theta S}] = e^{-r Ein(theta)}``), ``r`` as in
-    :func:`prob_max_weight_above`. Same regime; ``~ K_d log(2) n^{2/(d-1)} / beta``
+    [`prob_max_weight_above`][lattn_jax.theory.prob_max_weight_above]. Same regime; ``~ K_d log(2) n^{2/(d-1)} / beta``
     as ``beta / n^{2/(d-1)} -> oo``.
 
     Example:
