@@ -11,7 +11,6 @@ import contextlib
 import functools
 import inspect
 import io
-import os
 
 import jax
 import jax.numpy as jnp
@@ -823,9 +822,9 @@ def test_cli_regime_and_fit_schedule_bad_flags_exit_2(command, args, capsys):
         (["regime", "--schedule", "qwen", "rope"], "known: qwen, yarn, longrope, ssmax, llama4, constant, power"),
         (["regime", "--schedule", "qwen:1"], "train_length must be > 1"),
         (["regime", "--plot", "/"], "cannot write"),
-        (["fit-schedule", "--level", "nan"], "--level must be in (0, 1)"),
-        (["fit-schedule", "--level", "1"], "--level must be in (0, 1)"),
-        (["fit-schedule", "--level", "0.05", "--n", "10,100"], "--level must exceed 1/n"),
+        (["fit-schedule", "--level", "nan"], "--level must be in (1/n, 1)"),
+        (["fit-schedule", "--level", "1"], "--level must be in (1/n, 1)"),
+        (["fit-schedule", "--level", "0.05", "--n", "10,100"], "--level must be in (1/n, 1)"),
         (["fit-schedule", "--lr", "nan"], "--lr must be finite and > 0"),
         (["fit-schedule", "--lr", "-0.1"], "--lr must be finite and > 0"),
         (["fit-schedule", "--steps", "0"], "--steps must be >= 1"),
@@ -839,11 +838,90 @@ def test_cli_regime_and_fit_schedule_bad_values(args, message, capsys):
     assert message in lines[0], lines[0]
 
 
-def test_cli_unwritable_existing_folder_for_figures(tmp_path, capsys):
-    locked = tmp_path / "locked"
-    locked.mkdir(mode=0o500)
-    if os.access(locked, os.W_OK):  # running as root: permissions are not enforced
-        pytest.skip("cannot make a read-only folder here")
-    assert main(["figures", "--out", str(locked), "--only", "phase-transition"]) == 2
-    err = capsys.readouterr().err
-    assert "--out" in err and "not writable" in err
+def test_cli_out_under_a_regular_file_for_figures(tmp_path, capsys):
+    # A folder under a regular file can be made by nobody, root included.
+    (tmp_path / "file").write_text("")
+    assert main(["figures", "--out", str(tmp_path / "file" / "figures"), "--only", "phase-transition"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    (line,) = captured.err.strip().splitlines()
+    assert line.startswith("lattn: error: --out: cannot create folder") and "Not a directory" in line, line
+
+
+# Each message these commands changed: one line naming the flag and its range, nothing on stdout before it.
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["critical", "--n", "1e40"], "--n must be <= 1e+15 with --method auto (order-statistics here)"),
+        (["critical", "--n", "1e3", "1e19"], "--n must be <= 1e+15 with --method auto"),
+        (["critical", "--n", "1e16", "--method", "streaming"], "--n must be <= 1.126e+15 with --method streaming"),
+        (["critical", "--n", "1e10", "--method", "dense"], "--n must be <= 2.147e+09 with --method dense"),
+        (["critical", "--dim", "3", "--law", "power:-1.5", "--n", "1e9"], "--n must be <= 1.54e+08 for d = 3"),
+        (["critical", "--dim", "3.5"], "argument --dim: expected an integer such as 3 or 64, got '3.5'"),
+        (["critical", "--num-processes", "1.5"], "argument --num-processes: expected an integer such as 2 or 8"),
+        (["regime", "--dim", "3.5"], "argument --dim: expected an integer such as 3 or 64, got '3.5'"),
+        (["fit-schedule", "--steps", "2.5"], "argument --steps: expected an integer such as 300 or 1000"),
+        (["heads", "--seq-len", "2.5"], "argument --seq-len: expected an integer such as 128 or 512"),
+        (["critical", "--contexts", "1e2.5"], "argument --contexts: expected an integer such as 1000 or 1e5"),
+        (
+            ["critical", "--level", "2"],
+            "--level must be in (1/n, 1) for the smallest n = 100, i.e. in (0.01, 1), got 2",
+        ),
+        (["critical", "--level", "0.001"], "--level must be in (1/n, 1) for the smallest n = 100"),
+        (["heads", "--level", "2"], "--level must be in (1/n, 1) for the smallest n = 100"),
+        (["critical", "--contexts", "1"], "--contexts must be >= 2, got 1"),
+        (["critical", "--check-contexts", "1"], "--check-contexts must be >= 2, got 1"),
+        (["fit-schedule", "--steps", "0"], "--steps must be >= 1, got 0"),
+        (["fit-schedule", "--contexts", "1"], "--contexts must be >= 2, got 1"),
+    ],
+)
+def test_cli_messages_name_the_flag_and_range(args, message, capsys):
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    (line,) = captured.err.strip().splitlines()
+    assert line.startswith("lattn: error:") and message in line, line
+
+
+@pytest.mark.parametrize("command", ["critical", "fit-schedule", "heads"])
+def test_cli_level_range_is_stated_alike_in_help_and_errors(command):
+    from lattn_jax.cli import build_parser
+    from lattn_jax.cli._common import LEVEL_RANGE
+
+    (sub,) = [a for a in build_parser()._actions if a.dest == "command"]
+    (level,) = [a for a in sub.choices[command]._actions if a.dest == "level"]
+    assert LEVEL_RANGE in level.help and LEVEL_RANGE == "in (1/n, 1) for the smallest n"
+
+
+@pytest.mark.parametrize("command", ["regime", "fit-schedule"])
+def test_cli_more_n_than_keys_is_refused_before_any_output(command, tmp_path, capsys):
+    path = tmp_path / "keys.npy"
+    np.save(path, np.random.default_rng(0).normal(size=(10, 4)).astype(np.float32))
+    assert main([command, "--keys", str(path), "--n", "5,1e3"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    (line,) = captured.err.strip().splitlines()
+    assert f"--n must be <= 10, the number of keys in --keys {path}" in line and "got 1000" in line, line
+    assert "replace" not in line.replace("with replacement", ""), line  # no Python-only hint
+
+
+def test_cli_method_the_keys_cannot_use_is_refused_before_any_output(tmp_path, capsys):
+    path = tmp_path / "keys.npy"
+    np.save(path, np.random.default_rng(0).normal(size=(10, 4)).astype(np.float32))
+    assert main(["regime", "--keys", str(path), "--n", "5,10", "--method", "order-statistics"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "--method order-statistics" in captured.err and "gap law" in captured.err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["critical", "--plot", "PNG"], ["regime", "--plot", "PNG"], ["figures", "--out", "DIR"]],
+)
+def test_cli_missing_matplotlib_hint_installs_from_the_clone(args, tmp_path, monkeypatch, capsys):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib raises ImportError
+    args = [str(tmp_path / a) if a in ("PNG", "DIR") else a for a in args]
+    assert main(args) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert 'needs matplotlib: in the lattn-jax clone, pip install -e ".[plot]"' in line, line
