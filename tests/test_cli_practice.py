@@ -58,7 +58,7 @@ def test_n_range():
         (["regime", "--base", "-1"], "--base must be finite and > 0"),
         (["regime", "--simplex", "1.5"], "--simplex must be in [0, 1)"),
         (["regime", "--query", "q.npy"], "--query needs --keys"),
-        (["fit-schedule", "--level", "0.001", "--n", "10,100"], "--level must exceed 1/n"),
+        (["fit-schedule", "--level", "0.001", "--n", "10,100"], "--level must be in (1/n, 1)"),
         (["fit-schedule", "--n", "100"], "at least two context sizes"),
     ],
 )
@@ -83,3 +83,13 @@ def test_malformed_keys_file(tmp_path, capsys, array, message):
     assert main(["regime", "--keys", str(path)]) == 2
     err = capsys.readouterr().err
     assert message in err and str(path) in err and err.count("\n") == 1
+
+
+def test_critical_table_text():
+    from lattn_jax.cli._critical import _chi2_text, _n_text
+
+    # A fit through two points has no degrees of freedom left: say so, not "chi2/dof = 0.0/0".
+    assert _chi2_text({"chi2": 0.0, "dof": 0}) == ", two points: no chi2 test"
+    assert _chi2_text({"chi2": 1.64, "dof": 2}) == ", chi2/dof = 1.6/2"
+    # n stays within its 9-character column however large.
+    assert [_n_text(n) for n in (100, 999_999_999, 10**9, 10**15)] == ["100", "999999999", "1e+09", "1e+15"]
