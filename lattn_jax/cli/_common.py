@@ -47,6 +47,38 @@ def check_level(level: float, n_min: int) -> None:
         raise UsageError(f"--level must be {LEVEL_RANGE} = {n_min}, i.e. in ({1 / n_min:.3g}, 1), got {level}")
 
 
+# The largest n each sampling method supports, and why.
+N_MAX = {
+    "order-statistics": (10**15, "its Gamma sampler is exact up to 1e15"),
+    "streaming": (2**50, "at most 2**32 chunks of 2**18 keys"),
+    "dense": (2**31 - 1, "a context is one array of n gaps"),
+}
+
+
+def check_n_max(n_max: int, law, method: str, dtype, where: str, hint: str = "") -> None:
+    """``--n`` up to ``n_max`` within the largest size ``method`` supports for
+    ``law``, and ``beta*`` (about ``n^(2/alpha)``) well inside ``dtype``'s range:
+    below ``finfo.max ** 0.85`` (5e32 in float32; d = 2, n = 1e15 runs at 4e28)."""
+    import numpy as np
+
+    from .._contexts import resolve_method
+
+    resolved = resolve_method(law, method, n_max)
+    limit, reason = N_MAX[resolved]
+    if n_max > limit:
+        how = f"--method {method}" + (f" ({resolved} here)" if method == "auto" else "")
+        raise UsageError(f"--n must be <= {limit:.4g} with {how}: {reason}; got {n_max:.4g}")
+    alpha = getattr(law, "local_exponent", None)
+    if alpha is None:
+        return
+    p, top = 2.0 / alpha, 0.85 * math.log10(np.finfo(dtype).max)
+    if p * math.log10(n_max) > top:
+        raise UsageError(
+            f"--n must be <= {10 ** (top / p):.3g} for {where} in {np.dtype(dtype).name} (beta* ~ n^{p:.3g} "
+            f"would near the float range); got {n_max:.4g}{hint}"
+        )
+
+
 def require_matplotlib(what: str) -> None:
     """Raise a UsageError naming ``what`` (e.g. ``"--plot"``) if matplotlib is missing."""
     try:

@@ -12,6 +12,7 @@ from ._common import (
     UsageError,
     check_interrupted,
     check_level,
+    check_n_max,
     count,
     integer,
     law_name,
@@ -202,38 +203,11 @@ def _validate(args) -> None:
         require_matplotlib("--plot")
 
 
-# The largest n each sampling method supports.
-N_MAX = {
-    "order-statistics": (10**15, "its Gamma sampler is exact up to 1e15"),
-    "streaming": (2**50, "at most 2**32 chunks of 2**18 keys"),
-    "dense": (2**31 - 1, "a context is one array of n gaps"),
-}
-
-
 def _check_sizes(args, laws: dict, dtype) -> None:
-    """Every ``--n`` within the largest size its method supports, and ``beta*``
-    (about ``n^(2/alpha)``) well inside the float range; names ``--n``."""
-    import numpy as np
-
-    from .._contexts import resolve_method
-    from ..theory import critical_exponent
-
-    n_max = max(args.n)
+    """Every ``--n`` within what its method and the float range support (names ``--n``)."""
     for d, law in laws.items():
-        method = resolve_method(law, args.method, n_max)
-        limit, reason = N_MAX[method]
-        if n_max > limit:
-            how = f"--method {args.method}" + (f" ({method} here)" if args.method == "auto" else "")
-            raise UsageError(f"--n must be <= {limit:.4g} with {how}: {reason}; got {n_max:.4g}")
-        # beta* ~ n^(2/alpha): keep it below finfo.max ** 0.85 (5e32 in float32; d = 2, n = 1e15 runs at 4e28).
-        p, top = critical_exponent(law), 0.85 * math.log10(np.finfo(dtype).max)
-        if p * math.log10(n_max) > top:
-            largest = 10 ** (top / p)
-            where = f"d = {d}" if args.law[0] == "uniform" else f"d = {d}, --law {law_name(args.law)}"
-            raise UsageError(
-                f"--n must be <= {largest:.3g} for {where} in {dtype.name} (beta* ~ n^{p:.3g} would near the "
-                f"float range); got {n_max:.4g}" + ("" if args.x64 else "; --x64 allows more")
-            )
+        where = f"d = {d}" if args.law[0] == "uniform" else f"d = {d}, --law {law_name(args.law)}"
+        check_n_max(max(args.n), law, args.method, dtype, where, "" if args.x64 else "; --x64 allows more")
 
 
 def _fit_record(d: int, rows: list[dict], theory: float, factors=None) -> dict | None:

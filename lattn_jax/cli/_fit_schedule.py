@@ -16,7 +16,7 @@ from ._common import (
     writable,
     write_json,
 )
-from ._regime import add_law_arguments, make_law, n_range
+from ._regime import add_law_arguments, check_method, make_law, n_range
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -62,6 +62,7 @@ def run(args) -> int:
 
     law, law_text = make_law(args)
     method = args.method or ("order-statistics" if law.has_gap_law else "dense")
+    check_method(law, method, max(args.n), law_text)
     optimizer = cosine_adam(args.lr, args.steps)
     start = time.perf_counter()
     fit = fit_schedule(

@@ -5,7 +5,17 @@ import math
 import sys
 import time
 
-from ._common import SCHEMA_VERSION, UsageError, count, integer, require_matplotlib, setup_jax, writable, write_json
+from ._common import (
+    SCHEMA_VERSION,
+    UsageError,
+    check_n_max,
+    count,
+    integer,
+    require_matplotlib,
+    setup_jax,
+    writable,
+    write_json,
+)
 from ._runlog import progress
 
 
@@ -81,6 +91,19 @@ def make_law(args):
     return law, f"keys from {args.keys}"
 
 
+def check_method(law, method: str, n_max: int, law_text: str) -> None:
+    """``--method`` usable with the law, and ``--n`` within what it supports
+    (before anything is printed)."""
+    from .._contexts import resolve_method
+    from .._laws import default_float
+
+    try:
+        resolve_method(law, method, n_max)
+    except ValueError as err:
+        raise UsageError(f"--method {method}: {err}") from None
+    check_n_max(n_max, law, method, default_float(), law_text)
+
+
 def add_parser(sub) -> argparse.ArgumentParser:
     """Register ``lattn regime``."""
     cmd = sub.add_parser(
@@ -131,7 +154,6 @@ def run(args) -> int:
     if args.plot is not None:
         require_matplotlib("--plot")
     jax = setup_jax()
-    from .._contexts import resolve_method
     from .._regime import critical_betas, regime_map
     from .._schedules import schedule_from_name
 
@@ -139,10 +161,7 @@ def run(args) -> int:
     base = args.base if args.base is not None else math.sqrt(law.dim)
     schedules = [(name, schedule_from_name(name, base=base)) for name in args.schedule]
     method = args.method or ("order-statistics" if law.has_gap_law else "dense")
-    try:  # a method the law cannot use fails here, before the header is printed
-        resolve_method(law, method, max(args.n))
-    except ValueError as err:
-        raise UsageError(f"--method {method}: {err}") from None
+    check_method(law, method, max(args.n), law_text)
     ns = args.n
     start = time.perf_counter()
     key_crit, key_est = jax.random.split(jax.random.key(args.seed))
