@@ -226,7 +226,7 @@ def estimate_score_exponent(scores: Float[ArrayLike, "m N"], *, k: int | None = 
 
     Returns:
         A [`LocalExponent`][lattn_jax.LocalExponent] (``radius`` is the mean range
-        ``max s - s_thr`` of the ``k`` scores; ``curvature`` is ``False``).
+            ``max s - s_thr`` of the ``k`` scores; ``curvature`` is ``False``).
 
     Example:
         >>> import numpy as np
