@@ -1,14 +1,18 @@
 """The end-to-end path on the bundled example keys: load, estimate alpha,
 predict the critical exponent 2/alpha, and measure beta*(n) on the keys.
-Run from the repository root: python docs/tutorials/real_keys.py"""
+The keys are read from docs/data beside this file, so it runs from any
+directory of a clone: python docs/tutorials/real_keys.py"""
+
+from pathlib import Path
 
 import jax
 import numpy as np
 
 import lattn_jax as lj
 
-keys = lj.load_keys("docs/data/example_keys.npy")
-query = np.load("docs/data/example_query.npy")
+DATA = Path(__file__).resolve().parent.parent / "data"
+keys = lj.load_keys(DATA / "example_keys.npy")
+query = np.load(DATA / "example_query.npy")
 print(f"{keys.shape[0]} keys in d = {keys.shape[1]}")
 
 est = lj.estimate_local_exponent(keys, query, k=400)
