@@ -216,23 +216,41 @@ CHECK_PAGE = r"""
       problems.push(`code line wider than its block (${code.scrollWidth} > ${code.clientWidth} px): "${short(longest)}"`);
       continue;
     }
-    const button = code.parentElement.querySelector(".md-clipboard");
-    if (!button || button.offsetParent === null) continue;
-    const box = button.getBoundingClientRect();
-    const range = document.createRange();
-    range.selectNodeContents(code);
-    for (const rect of range.getClientRects()) {
-      if (rect.width > 0 && rect.bottom > box.top + 1 && rect.top < box.bottom - 1 && rect.right > box.left + 1) {
+    // The boxes of the text itself (not of the line spans, which are full width), first lines only.
+    const rects = [];
+    const top = code.getBoundingClientRect().top;
+    const texts = document.createTreeWalker(code, NodeFilter.SHOW_TEXT);
+    for (let node = texts.nextNode(); node; node = texts.nextNode()) {
+      const range = document.createRange();
+      range.selectNodeContents(node);
+      const boxes = [...range.getClientRects()].filter((rect) => rect.width > 0);
+      if (boxes.length && boxes[0].top > top + 100) break;
+      rects.push(...boxes);
+    }
+    for (const button of code.parentElement.querySelectorAll(".md-code__button, .md-clipboard")) {
+      const box = button.getBoundingClientRect();
+      if (box.width === 0) continue;
+      if (rects.some((r) => r.bottom > box.top + 1 && r.top < box.bottom - 1 && r.right > box.left + 1 && r.left < box.right - 1)) {
         problems.push(`copy button over the code: "${short(code.textContent.split("\n")[0])}"`);
         break;
       }
     }
   }
 
-  // Display equations fit their block.
-  for (const math of document.querySelectorAll("div.arithmatex, mjx-container[display='true']")) {
+  // Display equations fit their block: neither clipped nor, with MathJax's SVG
+  // output (max-width: 100%), shrunk below their natural size.
+  for (const math of document.querySelectorAll("div.arithmatex")) {
     if (math.scrollWidth > math.clientWidth + 1) {
       problems.push(`equation wider than its block (${math.scrollWidth} > ${math.clientWidth} px)`);
+    }
+    for (const svg of math.querySelectorAll("mjx-container > svg")) {
+      const shown = svg.getBoundingClientRect().width;
+      svg.style.maxWidth = "none";
+      const natural = svg.getBoundingClientRect().width;
+      svg.style.maxWidth = "";
+      if (natural > shown + 1) {
+        problems.push(`equation wider than its block, shown shrunk (${Math.round(natural)} > ${Math.round(shown)} px)`);
+      }
     }
   }
   return problems;
