@@ -93,3 +93,11 @@ def test_critical_table_text():
     assert _chi2_text({"chi2": 1.64, "dof": 2}) == ", chi2/dof = 1.6/2"
     # n stays within its 9-character column however large.
     assert [_n_text(n) for n in (100, 999_999_999, 10**9, 10**15)] == ["100", "999999999", "1e+09", "1e+15"]
+
+
+def test_regime_plot_title_typesets_math():
+    from lattn_jax._plot import _math_text
+
+    assert _math_text("uniform keys on S^63") == "uniform keys on $S^{63}$"  # not a plain caret
+    assert _math_text("almost-simplex, rho = 0.5, d = 128") == r"almost-simplex, $\rho$ = 0.5, d = 128"
+    assert _math_text("keys from a$b.npy") == r"keys from a\$b.npy"

@@ -52,6 +52,18 @@ def _pyplot():
     return plt
 
 
+# Text sizes of the gallery's own figures, for a figure 9 inches wide shown ~690 px wide (1 pt ~ 1 px).
+GALLERY_STYLE = {
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10.5,
+    "xtick.labelsize": 9.5,
+    "ytick.labelsize": 9.5,
+    "legend.fontsize": 9.5,
+    "figure.titlesize": 11.5,
+}
+
+
 def _save(fig, path: Path) -> Path:
     # No software/date metadata: the same numbers give the same bytes.
     fig.savefig(path, metadata={"Software": None})
@@ -69,6 +81,11 @@ PHASE_NS = (100, 1_000, 10_000, 100_000)
     "against beta / n^(2/(d-1)): they collapse onto one curve",
 )
 def _phase_transition(out: Path) -> list[Path]:
+    return [_draw_phase_transition(_phase_transition_curves(), out / "phase-transition.png")]
+
+
+def _phase_transition_curves() -> list[tuple]:
+    """``(n, beta, E[max w], E[H])`` per n, as NumPy arrays."""
     import jax
     import jax.numpy as jnp
     import numpy as np
@@ -78,38 +95,47 @@ def _phase_transition(out: Path) -> list[Path]:
     from .._observables import entropy, max_weight
     from ..theory import critical_exponent
 
-    law = UniformSphere(PHASE_D)
-    p = critical_exponent(PHASE_D)
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.8), dpi=100)
-    for i, n in enumerate(PHASE_NS):
-        scale = n**p
-        beta = jnp.asarray(np.geomspace(1e-3, 1e2, 61) * scale, jnp.float32)
+    law, p, curves = UniformSphere(PHASE_D), critical_exponent(PHASE_D), []
+    for n in PHASE_NS:
+        beta = jnp.asarray(np.geomspace(1e-3, 1e2, 61) * n**p, jnp.float32)
         key = jax.random.fold_in(jax.random.key(0), n)
         # Both observables in one pass; exact (dense) contexts, since the grid reaches deep into the
         # sub-critical regime where "auto" would fall back to dense anyway.
         w, h = mc_estimate((max_weight, entropy), law, n, beta, key, 512, method="dense")
-        b, color, label = np.asarray(beta), f"C{i}", f"n = {n:.0e}".replace("e+0", "e")
-        axes[0].plot(b, np.asarray(w.mean), color=color, label=label)
-        axes[1].plot(b, np.asarray(h.mean), color=color, label=label)
-        axes[2].plot(b / scale, np.asarray(w.mean), color=color, label=label)
-    axes[0].set_ylabel("E[max weight]")
-    axes[1].set_ylabel("E[entropy H] (nats)")
-    axes[2].set_ylabel("E[max weight]")
-    for ax in axes[:2]:
-        ax.set_xlabel(r"inverse temperature $\beta$")
-    axes[2].set_xlabel(rf"$\beta\,/\,n^{{2/(d-1)}}$ (d = {PHASE_D})")
-    for ax in axes:
-        ax.set_xscale("log")
-        ax.grid(True, which="both", alpha=0.3)
-    axes[0].axhline(0.5, color="k", lw=0.8, ls=":")
-    axes[2].axhline(0.5, color="k", lw=0.8, ls=":")
-    axes[0].legend(fontsize=8)
-    fig.suptitle(
-        rf"Uniform keys on $S^{{{PHASE_D - 1}}}$, 512 contexts per n: the transition moves like $n^{{2/(d-1)}}$"
-    )
-    fig.tight_layout()
-    return [_save(fig, out / "phase-transition.png")]
+        curves.append((n, np.asarray(beta), np.asarray(w.mean), np.asarray(h.mean)))
+    return curves
+
+
+def _draw_phase_transition(curves: list[tuple], path: Path) -> Path:
+    from ..theory import critical_exponent
+
+    p = critical_exponent(PHASE_D)
+    plt = _pyplot()
+    # Drawn at 9 inches wide, so at the docs' ~690 px column 1 pt is ~1 px: 10 pt text reads at ~10 px.
+    with plt.rc_context(GALLERY_STYLE):
+        fig, axes = plt.subplots(1, 3, figsize=(9, 3.7), dpi=150)
+        for i, (n, b, w, h) in enumerate(curves):
+            color, label = f"C{i}", f"n = {n:.0e}".replace("e+0", "e")
+            axes[0].plot(b, w, color=color, label=label)
+            axes[1].plot(b, h, color=color, label=label)
+            axes[2].plot(b / n**p, w, color=color, label=label)
+        axes[0].set_ylabel("E[max weight]")
+        axes[1].set_ylabel("E[entropy H] (nats)")
+        axes[2].set_ylabel("E[max weight]")
+        for ax in axes[:2]:
+            ax.set_xlabel(r"inverse temperature $\beta$")
+        axes[2].set_xlabel(r"$\beta\,/\,n^{2/(d-1)}$")
+        for ax in axes:
+            ax.set_xscale("log")
+            ax.grid(True, which="major", alpha=0.3)
+        axes[0].axhline(0.5, color="k", lw=0.8, ls=":")
+        axes[2].axhline(0.5, color="k", lw=0.8, ls=":")
+        axes[1].legend(loc="upper right")
+        fig.suptitle(
+            rf"Uniform keys on $S^{{{PHASE_D - 1}}}$, 512 contexts per n: the transition moves like $n^{{2/(d-1)}}$"
+        )
+        fig.tight_layout()
+    return _save(fig, path)
 
 
 SUSCEPTIBILITY_DS = (3, 4, 6)
@@ -250,7 +276,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="regenerate every figure of the README and the docs (fixed seeds)",
         description=(
             "Regenerate the figures used in the README and the docs, deterministically (fixed seeds), "
-            f"into DIR. Figures: {names}. About 7 minutes on 2 cores (docs/figures.md)."
+            f"into DIR. Figures: {names}. Time: about 7 minutes on the idle 2-core development machine, compilation "
+            'cache off (LATTN_JAX_CACHE="" lattn figures --out docs/figures): the sum of per-figure times in '
+            "docs/figures.md."
         ),
     )
     fig.add_argument(

@@ -1,6 +1,7 @@
 """``lattn heads``: where a real model's attention heads sit against the critical scale."""
 
 import argparse
+import io
 import math
 import platform
 import sys
@@ -336,10 +337,11 @@ def plot_heads(payload: dict, path, plot_n: int, multipliers: dict) -> None:
     layers, heads = meta["layers"], meta["heads"]
     band = meta["band"]
     panels = list(multipliers.items())
-    cols = 3
+    # 9 inches wide in two columns: at a ~690 px docs column 1 pt of text is ~1 px, and a cell fits its number.
+    cols = 2
     grid_rows = math.ceil(len(panels) / cols)
-    fig = plt.figure(figsize=(13, 3.0 * grid_rows + 4.8), dpi=72)
-    spec = fig.add_gridspec(grid_rows + 1, cols, height_ratios=[1] * grid_rows + [1.9])
+    fig = plt.figure(figsize=(9, 2.75 * grid_rows + 4.6), dpi=110)
+    spec = fig.add_gridspec(grid_rows + 1, cols, height_ratios=[1] * grid_rows + [1.7])
     cmap = ListedColormap(["#4c72b0", "#dddddd", "#c44e52"])
     extrapolated = plot_n not in ns
     for k, (name, mult) in enumerate(panels):
@@ -352,13 +354,13 @@ def plot_heads(payload: dict, path, plot_n: int, multipliers: dict) -> None:
         for i in range(layers):
             for j in range(heads):
                 if np.isfinite(ratio[i, j]):
-                    ax.text(j, i, f"{ratio[i, j]:.2g}", ha="center", va="center", fontsize=6)
-        ax.set_title(f"{name}: x{mult:.3g} at n = {plot_n:.0e}", fontsize=9)
+                    ax.text(j, i, f"{ratio[i, j]:.2g}", ha="center", va="center", fontsize=6.5)
+        ax.set_title(f"{name}: x{mult:.3g} at n = {plot_n:.0e}".replace("e+0", "e"), fontsize=10)
         ax.set_xticks(range(heads))
         ax.set_yticks(range(layers))
-        ax.tick_params(labelsize=7)
-        ax.set_xlabel("head", fontsize=8)
-        ax.set_ylabel("layer", fontsize=8)
+        ax.tick_params(labelsize=8)
+        ax.set_xlabel("head", fontsize=9)
+        ax.set_ylabel("layer", fontsize=9)
     ax = fig.add_subplot(spec[grid_rows, :])
     order = sorted(rows, key=_sort_key)
     picks = sorted({0, len(order) // 3, (2 * len(order)) // 3, len(order) - 1})
@@ -374,21 +376,26 @@ def plot_heads(payload: dict, path, plot_n: int, multipliers: dict) -> None:
             ax.plot(grid, values, style, color=color, lw=1.2 if style == "-" else 0.8)
     ax.axhline(1.0, color="k", lw=0.8)
     ax.axvspan(ns[-1], grid[-1], color="0.93", zorder=0)
-    ax.text(ns[-1] * 1.1, ax.get_ylim()[1] * 0.9, "extrapolated", fontsize=8, va="top")
+    ax.text(ns[-1] * 1.1, ax.get_ylim()[1] * 0.9, "extrapolated", fontsize=9, va="top")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("context size n")
     ax.set_ylabel("t*(n): logit multiplier with E[max w] = " + str(meta["level"]))
     laws = ", ".join(f"{law} = {formula}" for law, formula in zip(LAWS, LAW_FORMULAS, strict=True))
-    ax.set_title(f"t*(n) of four heads (solid: preferred law, dotted: the others; {laws})", fontsize=9)
+    ax.set_title(f"t*(n) of four heads (solid: preferred law, dotted: the others)\n{laws}", fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     note = " (t* along the preferred law: extrapolated)" if extrapolated else ""
     fig.suptitle(
-        f"regime at n = {plot_n:.0e}{note}: blue sub-critical (ratio < 1/{band:g}), grey critical, "
+        f"regime at n = {plot_n:.0e}{note}\nblue sub-critical (ratio < 1/{band:g}), grey critical, "
         f"red super-critical (ratio > {band:g}); cell: multiplier / t*(n)",
-        fontsize=10,
+        fontsize=11,
     )
     fig.tight_layout()
-    fig.savefig(path, metadata={"Software": None})
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
     plt.close(fig)
+    # A 256-colour palette keeps the many numbered cells under a quarter megabyte (no software/date metadata).
+    from PIL import Image
+
+    Image.open(buffer).convert("RGB").quantize(256).save(path, format="png", optimize=True)
