@@ -854,7 +854,7 @@ def test_cli_out_under_a_regular_file_for_figures(tmp_path, capsys):
     [
         (["critical", "--n", "1e40"], "--n must be <= 1e+15 with --method auto (order-statistics here)"),
         (["critical", "--n", "1e3", "1e19"], "--n must be <= 1e+15 with --method auto"),
-        (["critical", "--n", "1e16", "--method", "streaming"], "--n must be <= 1.126e+15 with --method streaming"),
+        (["critical", "--n", "1e16", "--method", "streaming"], "--n must be <= 1e+15 with --method streaming"),
         (["critical", "--n", "1e10", "--method", "dense"], "--n must be <= 2.147e+09 with --method dense"),
         (["critical", "--dim", "3", "--law", "power:-1.5", "--n", "1e9"], "--n must be <= 1.54e+08 for d = 3"),
         (["regime", "--n", "1e3:1e40"], "--n must be <= 1e+15 with --method order-statistics"),

@@ -50,7 +50,7 @@ def check_level(level: float, n_min: int) -> None:
 # The largest n each sampling method supports, and why.
 N_MAX = {
     "order-statistics": (10**15, "its Gamma sampler is exact up to 1e15"),
-    "streaming": (2**50, "at most 2**32 chunks of 2**18 keys"),
+    "streaming": (10**15, "its chunk index allows 2**32 chunks of 2**18 keys, 1.1e15"),
     "dense": (2**31 - 1, "a context is one array of n gaps"),
 }
 

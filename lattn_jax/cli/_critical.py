@@ -58,7 +58,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
         nargs="+",
         default=[100, 1000, 10000, 100000],
         metavar="N",
-        help="context sizes n >= 2, e.g. 1e3 (default: 1e2 1e3 1e4 1e5)",
+        help="context sizes n >= 2, e.g. 1e3; at most 1e15 (2.1e9 with --method dense) (default: 1e2 1e3 1e4 1e5)",
     )
     crit.add_argument(
         "--law",
