@@ -213,7 +213,8 @@ CHECK_PAGE = r"""
   for (const code of document.querySelectorAll("pre > code")) {
     if (code.scrollWidth > code.clientWidth + 1) {
       const longest = code.textContent.split("\n").reduce((a, b) => (b.length > a.length ? b : a), "");
-      problems.push(`code line wider than its block (${code.scrollWidth} > ${code.clientWidth} px): "${short(longest)}"`);
+      const size = `${code.scrollWidth} > ${code.clientWidth} px`;
+      problems.push(`code line wider than its block (${size}): "${short(longest)}"`);
       continue;
     }
     // The boxes of the text itself (not of the line spans, which are full width), first lines only.
@@ -230,7 +231,9 @@ CHECK_PAGE = r"""
     for (const button of code.parentElement.querySelectorAll(".md-code__button, .md-clipboard")) {
       const box = button.getBoundingClientRect();
       if (box.width === 0) continue;
-      if (rects.some((r) => r.bottom > box.top + 1 && r.top < box.bottom - 1 && r.right > box.left + 1 && r.left < box.right - 1)) {
+      const under = (r) =>
+        r.bottom > box.top + 1 && r.top < box.bottom - 1 && r.right > box.left + 1 && r.left < box.right - 1;
+      if (rects.some(under)) {
         problems.push(`copy button over the code: "${short(code.textContent.split("\n")[0])}"`);
         break;
       }
