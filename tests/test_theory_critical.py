@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import assert_z
+from conftest import assert_z, rtol
 
 import lattn_jax as lj
 from lattn_jax import theory
@@ -23,26 +23,29 @@ def test_limit_mean_max_weight_matches_samples_of_the_process(d):
     assert_z(w.mean(), 0.5, w.std(ddof=1) / math.sqrt(w.size))
 
 
-def test_limit_curve_is_monotone_smooth_and_differentiable():
-    gammas = jnp.geomspace(0.05, 20.0, 9)
-    m = np.asarray(theory.limit_mean_max_weight(4, gammas))
-    assert np.all(np.diff(m) > 0) and m[0] < 0.05 and m[-1] > 0.95
+def test_limit_curve_is_monotone_and_its_gradient_matches_finite_differences(x64):
+    """Monotone from near 0 to near 1; jax.grad against central differences
+    D(h) = m'(g) + c h^2 + O(h^4): Richardson's (4 D(h) - D(2h)) / 3 leaves O(h^4),
+    well inside |D(2h) - D(h)| / 3 = |c| h^2 (the term it removed), plus the
+    round-off rtol(float64) / h. One call for all points (one compilation)."""
     g0, h = 1.2, 1e-3
-    fd = (theory.limit_mean_max_weight(4, g0 + h) - theory.limit_mean_max_weight(4, g0 - h)) / (2 * h)
-    grad = jax.grad(lambda g: theory.limit_mean_max_weight(4, g))(g0)
-    assert float(grad) == pytest.approx(float(fd), rel=2e-3)
+    gammas = np.concatenate([np.geomspace(0.05, 20.0, 9), g0 + h * np.array([1, -1, 2, -2])])
+    values = np.asarray(theory.limit_mean_max_weight(4, jnp.asarray(gammas)))
+    m, (up1, down1, up2, down2) = values[:9], values[9:]
+    assert np.all(np.diff(m) > 0) and m[0] < 0.05 and m[-1] > 0.95
+    d1, d2 = (up1 - down1) / (2 * h), (up2 - down2) / (4 * h)
+    grad = float(jax.grad(lambda g: theory.limit_mean_max_weight(4, g))(g0))
+    assert abs(grad - (4 * d1 - d2) / 3) < abs(d2 - d1) / 3 + rtol(np.float64) / h
 
 
 @pytest.mark.parametrize("d", [3, 4, 6])
 def test_critical_constant_matches_the_search_at_one_million_keys(d, key):
-    """beta*_n / n^{2/(d-1)} at n = 1e6 (Monte Carlo search) within 2% of the
-    limit constant, and within 4 standard errors of the exact finite-n value."""
+    """beta*_n at n = 1e6 by the Monte Carlo search within 4 of its standard errors
+    of the exact finite-n value (which the finite-size test ties to the limit
+    constant: gamma* n^{2/(d-1)} (1 + kappa n^{-2/(d-1)} + ...))."""
     n = 10**6
     crit = lj.find_critical_beta(lj.UniformSphere(d), n, key, num_contexts=4096)
-    limit = theory.critical_beta(d, n)
-    assert float(crit.beta) == pytest.approx(limit, rel=0.02)
-    exact = theory.exact_critical_beta(d, n)
-    assert abs(float(crit.beta) - exact) < 4 * float(crit.stderr)
+    assert_z(crit.beta, theory.exact_critical_beta(d, n), crit.stderr)
 
 
 @pytest.mark.parametrize(
@@ -69,29 +72,48 @@ def test_exact_mean_max_weight_limits():
     assert float(theory.exact_mean_max_weight(3, 50, 1e9)) == pytest.approx(1.0, abs=1e-6)
 
 
-@pytest.mark.parametrize(("d", "n"), [(4, 10**5), (6, 10**6)])
-def test_finite_size_coefficient_is_the_slope_of_the_exact_factors(d, n):
-    """kappa = lim (F(n) - 1) n^{1/a}: first order against the exact finite-n curve
-    (n large enough for the second order to be small, small enough for F - 1 to
-    stay well above the quadrature's ~1e-7)."""
+@pytest.mark.parametrize(("d", "n1"), [(4, 10**4), (6, 10**5)])
+def test_finite_size_coefficient_is_the_slope_of_the_exact_factors(d, n1):
+    """kappa = lim (F(n) - 1) n^{1/a} against the exact finite-n factors F. The
+    estimate (F(n) - 1) n^{1/a} = kappa + A n^-p + B n^-q + ..., with the terms
+    n^{-1/a} (second order) and n^{1/a - 1} (binomial against Poisson) giving
+    p, q = sorted(1/a, 1 - 1/a) (d = 4: 1/3, 2/3; d = 6: 0.4, 0.6). Richardson on
+    n1 and n2 = 10 n1 removes A n^-p; what is left, B n2^-q, is bounded by the
+    removed term A n2^-p times (n1/n2)^{q-p}. The first-order curve
+    critical_beta(finite_size=True) then misses the exact beta*_n2 by
+    (kappa - estimate) n2^{-1/a}, i.e. by the removed term times n2^{-1/a} (twice that
+    allowed for the next order)."""
     a = (d - 1) / 2
-    factor = theory.finite_size_factors(d, [n])[0]
+    p, q = sorted([1 / a, 1 - 1 / a])
+    ns = np.array([n1, 10 * n1])
+    factors = theory.finite_size_factors(d, list(ns))
+    estimates = (factors - 1) * ns ** (1 / a)
+    r = 10.0**-p
+    removed = abs(estimates[0] - estimates[1]) * r / (1 - r)  # A n2^-p
     kappa = theory.finite_size_coefficient(d)
-    assert (factor - 1) * n ** (1 / a) == pytest.approx(kappa, rel=0.02)
+    assert abs((estimates[1] - r * estimates[0]) / (1 - r) - kappa) < removed * 10.0 ** (p - q)
+    exact = theory.exact_critical_beta(d, int(ns[1]))
+    corrected = float(theory.critical_beta(d, ns[1], finite_size=True))
+    assert abs(corrected / exact - 1) < 2 * removed * ns[1] ** (-1 / a)
     assert theory.finite_size_coefficient(3) == 0.0  # b = 0 for uniform keys on S^2
 
 
-def test_critical_beta_with_finite_size_term():
-    plain = theory.critical_beta(6, [1e2, 1e4])
-    corrected = theory.critical_beta(6, [1e2, 1e4], finite_size=True)
-    kappa = theory.finite_size_coefficient(6)
-    np.testing.assert_allclose(corrected, plain * (1 + kappa * np.array([1e2, 1e4]) ** -0.4))
-
-
 def test_gap_expansion_and_intensity():
+    """(a, c, b) against SciPy's exact gap law P(g <= u) = I_{u/2}(a, a):
+    R(u) = (P(u) / (c u^a) - 1) / u = b + O(u); Richardson's 2 R(u) - R(2u) leaves
+    O(u^2), inside |R(2u) - R(u)| (the removed first-order term); c against
+    P(u) / u^a to that first-order term."""
+    from scipy import special
+
     a, c, b = theory.gap_expansion(6)
-    assert a == 2.5 and b == pytest.approx(2.5 * (1 - 2.5) / (2 * 3.5))
-    assert float(theory.limit_intensity(6, 2.0)) == pytest.approx(c * 2.0**-2.5, rel=1e-6)
+    assert a == 2.5
+    u = 1e-4
+    ratio = [special.betainc(a, a, x / 2) / x**a for x in (u, 2 * u)]
+    assert abs(ratio[0] / c - 1) < 2 * abs(ratio[1] - ratio[0]) / ratio[0]
+    slope = [(ratio[0] / c - 1) / u, (ratio[1] / c - 1) / (2 * u)]
+    assert abs(2 * slope[0] - slope[1] - b) < abs(slope[1] - slope[0])
+    c_scipy = 2.0**-a / (a * special.beta(a, a))
+    assert float(theory.limit_intensity(6, 2.0)) == pytest.approx(c_scipy * 2.0**-2.5, rel=rtol(np.float32))
     assert theory.gap_expansion(lj.Subsphere(9, 4)) == theory.gap_expansion(4)
     assert theory.critical_exponent(lj.Subsphere(9, 4)) == pytest.approx(2 / 3)
     assert theory.critical_exponent(lj.PowerDensity(4, 1.0)) == pytest.approx(0.5)
