@@ -197,7 +197,7 @@ def find_critical_beta(
         criterion: ``"max_weight"`` or ``"entropy_curvature"``.
         method: ``"auto"``, ``"dense"``, ``"streaming"`` or
             ``"order-statistics"`` (see [`mc_estimate`][lattn_jax.mc_estimate]). Auto takes order
-            statistics where the law allows it (``d <= 8``): ``beta*`` is at the
+            statistics where the law allows it (any ``d``): ``beta*`` is at the
             critical scale, where the far keys' truncation error is negligible
             (``tests/test_streaming.py`` checks it against streaming at
             ``n = 1e7``; see ``docs/tutorials/devices-and-hosts.md``);

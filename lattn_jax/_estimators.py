@@ -176,7 +176,7 @@ def mc_estimate(
     chunks of ``chunk``, memory O(chunk), for any ``n``), ``"order-statistics"``
     (the ``head`` smallest gaps exactly and the far keys by their conditional
     mean, cost O(head) whatever ``n``; reports ``truncation_error``). ``"auto"``
-    takes order statistics where the law allows it (``d <= 8``); if the reported
+    takes order statistics where the law allows it (any ``d``); if the reported
     truncation error exceeds a tenth of the standard error anywhere (deep in
     the sub-critical regime, where the far keys carry the mass), the estimate
     is redone exactly, dense up to ``2**22`` keys and streaming above (under a
