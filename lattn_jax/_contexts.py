@@ -20,7 +20,7 @@ Two methods:
   for d = 16 ... 128): the bias in E[max weight] and E[H] is below 1e-9 at
   ``beta >= beta*``, and below a tenth of the Monte Carlo error of 8192
   contexts at ``0.3 beta*`` and ``0.1 beta*`` (at most 0.05 of it, E[H] at
-  ``0.1 beta*``); :meth:`ContextSampler.truncation_error` estimates it
+  ``0.1 beta*``); ``ContextSampler.truncation_error`` estimates it
   conservatively per context.
 
 - ``"streaming"``: all ``n`` keys, generated and folded in chunk by chunk
