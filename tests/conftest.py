@@ -4,6 +4,7 @@ import tempfile
 import jax
 import numpy as np
 import pytest
+from hypothesis import settings
 
 from lattn_jax.cli._common import setup_jax
 
@@ -13,6 +14,13 @@ from lattn_jax.cli._common import setup_jax
 # stale entry is never used; delete the folder to time a cold run.
 os.environ.setdefault("LATTN_JAX_CACHE", os.path.join(tempfile.gettempdir(), f"lattn-jax-tests-xla-{os.getuid()}"))
 setup_jax()  # the CLI's own cache setup, reading LATTN_JAX_CACHE
+
+# Hypothesis: random exploration locally (a failure prints the seed and the
+# @reproduce_failure blob that replays it); CI (`.ci/run` sets
+# HYPOTHESIS_PROFILE=ci) derandomised, so a run is a function of the commit.
+settings.register_profile("dev", print_blob=True)
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
 @pytest.fixture(autouse=True)
