@@ -30,6 +30,7 @@ import functools
 import http.server
 import json
 import os
+import re
 import select
 import shutil
 import subprocess
@@ -308,6 +309,19 @@ def _check(browser, page: str) -> list[str]:
             if response["url"].startswith(base) and response["status"] >= 400:
                 problems.append(f"HTTP {response['status']} for {response['url'][len(base) - 1 :]}")
     return problems
+
+
+def test_no_sphinx_roles_in_docstrings():
+    # mkdocstrings renders :func:`x` literally; cross-references are [`x`][lattn_jax.x] and
+    # private names are plain code. Cheap and always on (the browser test sees rendered pages only).
+    role = re.compile(r":(func|class|meth|attr|data|mod|obj|exc):`")
+    found = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in sorted((ROOT / "lattn_jax").rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if role.search(line)
+    ]
+    assert not found, "Sphinx roles in docstrings:\n" + "\n".join(found)
 
 
 def test_every_page_reads_well_offline(browser):
