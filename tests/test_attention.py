@@ -57,6 +57,8 @@ def test_vmap_over_contexts_queries_and_beta(key):
     np.testing.assert_allclose(w[2, 5, 1], _reference_weights(queries[5], contexts[2], 1.0), rtol=1e-4, atol=1e-7)
     out = jax.vmap(attention_output, (None, 0, None))(law.query(), contexts, 2.0)
     assert out.shape == (4, 3)
+    want = np.stack([_reference_weights(law.query(), c, 2.0) @ np.asarray(c, np.float64) for c in contexts])
+    np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-6)  # as test_output_identity_matrix_and_vector_values
 
 
 def test_gaps_are_accurate_near_the_query(x64):
