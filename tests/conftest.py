@@ -49,3 +49,9 @@ def assert_z(value, expected, stderr, bound=4.0):
     """``value`` within ``bound`` reported standard errors of ``expected``."""
     z = (float(value) - float(expected)) / float(stderr)
     assert abs(z) < bound, f"|z| = {abs(z):.2f} >= {bound}: {float(value)} vs {float(expected)} ± {float(stderr)}"
+
+
+def pytest_collection_modifyitems(config, items):
+    """The tests marked slow first (stable order otherwise), so that xdist does
+    not leave a long test to run alone at the end of the session."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

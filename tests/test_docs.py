@@ -6,7 +6,6 @@ say it prints, and every ``lattn`` option has a help text."""
 import contextlib
 import inspect
 import io
-import os
 import re
 from pathlib import Path
 
@@ -21,10 +20,9 @@ from lattn_jax.cli._figures import FIGURES
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 # Pages whose Python blocks are run: each ```python block followed by a ```text
-# block must print exactly that text (fixed seeds, CPU). Running them all takes
-# about 5 minutes on 2 cores, over the suite's time budget, so they run when
-# LATTN_DOC_PAGES=1 is set (do it after changing a page or the numerics):
-#   LATTN_DOC_PAGES=1 python -m pytest tests/test_docs.py -k page
+# block must print exactly that text (fixed seeds, CPU). They are the slowest
+# tests (theory.md about 2 minutes of one core), so they are scheduled first:
+#   python -m pytest tests/test_docs.py -k page
 RUNNABLE = [
     "quickstart.md",
     "theory.md",
@@ -32,7 +30,6 @@ RUNNABLE = [
     "tutorials/differentiate.md",
     "tutorials/custom-law.md",
 ]
-RUN_PAGES = os.environ.get("LATTN_DOC_PAGES") == "1"
 
 
 def _public(module):
@@ -123,7 +120,6 @@ def _run_page(page: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not RUN_PAGES, reason="set LATTN_DOC_PAGES=1 to run the docs' Python blocks (~5 min)")
 @pytest.mark.parametrize("page", RUNNABLE)
 def test_page_prints_what_it_says(page):
     _run_page(page)
