@@ -7,6 +7,7 @@ import pytest
 from conftest import assert_z, rtol
 
 from lattn_jax import (
+    EmpiricalKeys,
     UniformSphere,
     effective_size,
     entropy,
@@ -199,9 +200,12 @@ def test_auto_falls_back_to_exact_deep_in_the_subcritical_regime(key):
 
 
 def test_auto_method_choice():
+    # Order statistics at every d with a gap law (b2e15e0); without one, dense or streaming by size.
     assert resolve_method(UniformSphere(3), "auto", 10**12) == "order-statistics"
-    assert resolve_method(UniformSphere(12), "auto", 10**5) == "dense"
-    assert resolve_method(UniformSphere(12), "auto", 10**7) == "streaming"
+    assert resolve_method(UniformSphere(12), "auto", 10**5) == "order-statistics"
+    no_gap_law = EmpiricalKeys(np.random.default_rng(0).normal(size=(10, 3)))
+    assert resolve_method(no_gap_law, "auto", 10**5) == "dense"
+    assert resolve_method(no_gap_law, "auto", 10**7) == "streaming"
     assert resolve_method(UniformSphere(3), "streaming", 10) == "streaming"
 
 
