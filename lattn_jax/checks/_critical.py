@@ -89,7 +89,7 @@ def _plot_collapse(plot_dir, d, g_star, sims, gammas, limit_w, limit_h):
     plt = _pyplot()
     grid = np.geomspace(0.1, 10.0, 60) * g_star
     curve = np.asarray(limit_mean_max_weight(d, grid))
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), dpi=110)
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.9), dpi=150)
     axes[0].plot(grid / g_star, curve, "k-", label="Poisson limit")
     for j, (n, (w, h)) in enumerate(sims.items()):
         axes[0].errorbar(gammas / g_star, w.mean, w.stderr, fmt="o", color=f"C{j}", label=f"n = {n:.0e}")

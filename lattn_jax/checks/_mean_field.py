@@ -88,7 +88,7 @@ def _plot_qq(plot_dir: Path, outputs: np.ndarray, theory: np.ndarray) -> None:
     import matplotlib.pyplot as plt
     from scipy.special import ndtri
 
-    fig, axes = plt.subplots(1, len(_BETAS), figsize=(5 * len(_BETAS), 4.5), dpi=110)
+    fig, axes = plt.subplots(1, len(_BETAS), figsize=(4.5 * len(_BETAS), 4.2), dpi=150)
     for i, (ax, beta) in enumerate(zip(np.atleast_1d(axes), _BETAS, strict=True)):
         along = (outputs[:, i, 0] - theory[i, 2]) / math.sqrt(theory[i, 3])
         across = outputs[:, i, 1:].ravel() / math.sqrt(theory[i, 4])
