@@ -138,7 +138,7 @@ def test_derivative_stderr_matches_the_spread_over_seeds(key):
     @jax.jit
     @jax.vmap
     def estimate(k):
-        return mc_estimate(max_weight, law, 2000, 150.0, k, m, method="dense", derivative=True)
+        return mc_estimate(max_weight, law, 1000, 100.0, k, m, method="dense", derivative=True)
 
     est = estimate(jax.random.split(key, seeds))
     spread = np.var(np.asarray(est.derivative, np.float64), ddof=1)
@@ -215,16 +215,39 @@ def test_float64(key, x64):
     assert abs(float(est32.stderr) - float(est.stderr)) < tol * np.log(n) / np.sqrt(m)
 
 
+def _check_against_exact(est, exact, m):
+    """E[max weight] within |z| < 4 of the exact value (m = 32 contexts: a
+    t-statistic with 31 degrees of freedom exceeds 4 with probability 4e-4),
+    and a stderr no larger than a [0, 1] variable allows (sd <= 1/2), so a
+    broken, wildly spread estimate cannot pass the z-test on its own stderr."""
+    mean, stderr = np.atleast_1d(np.asarray(est.mean)), np.atleast_1d(np.asarray(est.stderr))
+    assert np.all((mean > 0) & (mean <= 1)), mean
+    assert np.all(stderr <= 0.5 / np.sqrt(m - 1)), stderr
+    for got, se, want in zip(mean, stderr, np.atleast_1d(exact), strict=True):
+        assert_z(got, want, se)
+
+
 def test_memory_bounded_dense_chunks(key):
     """n = 3e5 keys per context (the dense path in memory-bounded chunks) at
-    beta = 1e5 ~ beta*: E[max weight] is the exact finite-n value within
-    |z| < 4 (32 contexts: a t-statistic with 31 degrees of freedom exceeds 4
-    with probability 4e-4)."""
-    n, beta = 300_000, 1e5
-    est = mc_estimate(max_weight, UniformSphere(3), n, beta, key, 32, method="dense")
+    beta = 1e5 ~ beta*: E[max weight] is the exact finite-n value."""
+    n, beta, m = 300_000, 1e5, 32
+    est = mc_estimate(max_weight, UniformSphere(3), n, beta, key, m, method="dense")
     with jax.enable_x64(True):
         exact = float(exact_mean_max_weight(3, n, beta))
-    assert_z(est.mean, exact, est.stderr)
+    _check_against_exact(est, exact, m)
+
+
+@pytest.mark.xfail(strict=True, reason="lax.map(batch_size=1), n = 3e5, dense, beta array: wrong sums")
+def test_memory_bounded_dense_chunks_beta_array(key):
+    """As above with two betas in one pass. Fails (max weight ~1e6): context_values
+    runs lax.map with batch_size=1 at this n, and lax.map(f, keys, batch_size=1)
+    with f = vmap over beta of the dense kernel gives wrong values, where
+    lax.map without batch_size and vmap give the right ones."""
+    n, betas, m = 300_000, jnp.array([3e4, 1e5]), 32
+    est = mc_estimate(max_weight, UniformSphere(3), n, betas, key, m, method="dense")
+    with jax.enable_x64(True):
+        exact = np.asarray(exact_mean_max_weight(3, n, np.asarray(betas, np.float64)))
+    _check_against_exact(est, exact, m)
 
 
 @pytest.mark.parametrize(
@@ -260,12 +283,11 @@ def test_order_statistics_tiny_contexts(key, n):
     dense_all = mc_estimate(observables, law, n, 5.0, k2, 2000, method="dense")
     for fast, dense in zip(fast_all, dense_all, strict=True):
         assert_z(fast.mean, dense.mean, np.hypot(fast.stderr, dense.stderr))
-    # The derivative through the padded rows: reverse mode = forward mode on the
-    # same contexts (to round-off), and both = d/dbeta of the exact E[max weight]
-    # (a float64 central difference of the quadrature, error ~1e-10) within |z| < 4.
+    # The derivative through the padded rows (reverse mode through them is
+    # test_grad_matches_central_difference[order-statistics]: n = 2000 < K) is
+    # d/dbeta of the exact E[max weight] (a float64 central difference of the
+    # quadrature, error ~1e-10) within |z| < 4.
     fwd = mc_estimate(max_weight, law, n, 5.0, k1, 2000, method="order-statistics", derivative=True)
-    grad = jax.grad(lambda b: mc_estimate(max_weight, law, n, b, k1, 2000, method="order-statistics").mean)(5.0)
-    assert float(grad) == pytest.approx(float(fwd.derivative), rel=rtol(jnp.float32))
     with jax.enable_x64(True):
         h = 1e-3
         below, above = np.asarray(exact_mean_max_weight(3, n, jnp.array([5.0 - h, 5.0 + h])))
