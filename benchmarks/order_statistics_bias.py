@@ -23,16 +23,14 @@ the bias in units of that standard error.
 import argparse
 import time
 
+import equinox as eqx
 import jax
+import jax.numpy as jnp
+import numpy as np
 
-jax.config.update("jax_enable_x64", True)
-import equinox as eqx  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-
-from lattn_jax import UniformSphere, theory  # noqa: E402
-from lattn_jax._contexts import ContextSampler  # noqa: E402
-from lattn_jax._observables import _entropy, _max_weight, atoms_summary, finisher  # noqa: E402
+from lattn_jax import UniformSphere, theory
+from lattn_jax._contexts import ContextSampler
+from lattn_jax._observables import _entropy, _max_weight, atoms_summary, finisher
 
 KERNELS = {"max weight": _max_weight, "entropy": _entropy}
 SCALES = (0.1, 0.3, 1.0)  # beta / beta*_n
@@ -91,6 +89,7 @@ def main():
     parser.add_argument("--contexts", type=int, default=256)
     parser.add_argument("--dims", default="16,32,64,128")
     args = parser.parse_args()
+    jax.config.update("jax_enable_x64", True)  # here, not at import: tests/test_auto_method.py imports this file
     n = int(args.n)
     print(f"n = {n}, {args.contexts} paired contexts, K = 2048, float64")
     print(
