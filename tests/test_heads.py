@@ -253,7 +253,7 @@ def test_bad_input(pools):
     [
         (["--n", "100", "300", "20000"], "--n 20000 is beyond what the pool supports"),
         (["--n", "100", "300"], "--n needs at least 3"),
-        (["--level", "1.5"], "--level must be in the open interval"),
+        (["--level", "1.5"], "--level must be in (1/n, 1) for the smallest n = 100"),
         (["--contexts", "4"], "--contexts must be >= 16"),
         (["--schedule", "nope"], "--schedule: unknown schedule"),
         (["--seq-len", "600"], "--seq-len must be in"),
