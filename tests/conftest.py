@@ -45,6 +45,19 @@ def rtol(dtype) -> float:
     return {np.dtype("float32"): 2e-5, np.dtype("float64"): 1e-12}[np.dtype(dtype)]
 
 
+def sphere(rng: np.random.Generator, shape: tuple[int, ...], d: int) -> np.ndarray:
+    """Uniform unit vectors in R^d (normalised Gaussians, float64, NumPy only):
+    the brute-force references' own sampler, independent of the library's."""
+    x = rng.standard_normal((*shape, d))
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Log-softmax over the last axis in NumPy (shifted by the maximum)."""
+    top = logits.max(axis=-1, keepdims=True)
+    return logits - top - np.log(np.exp(logits - top).sum(axis=-1, keepdims=True))
+
+
 def assert_z(value, expected, stderr, bound=4.0):
     """``value`` within ``bound`` reported standard errors of ``expected``."""
     z = (float(value) - float(expected)) / float(stderr)

@@ -15,24 +15,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import assert_z, rtol
+from conftest import assert_z, log_softmax, rtol, sphere
 from scipy import integrate, optimize, special
 
 import lattn_jax as lj
 from lattn_jax import theory as th
 
 # ---------------------------------------------------------------- references
-
-
-def _sphere(rng, shape, d):
-    """Uniform unit vectors: normalised Gaussians, float64."""
-    x = rng.standard_normal((*shape, d))
-    return x / np.linalg.norm(x, axis=-1, keepdims=True)
-
-
-def _log_softmax(logits):
-    top = logits.max(axis=-1, keepdims=True)
-    return logits - top - np.log(np.exp(logits - top).sum(axis=-1, keepdims=True))
 
 
 def _gap_cdf(d, u):
@@ -74,7 +63,7 @@ def _max_weight_root(gaps, level=0.5):
     shifted = gaps - gaps.min(axis=1, keepdims=True)
 
     def stats(beta):
-        log_w = _log_softmax(-beta * shifted)
+        log_w = log_softmax(-beta * shifted)
         w = np.exp(log_w)
         w1 = np.exp(log_w.max(axis=1))
         return w1, w1 * (w * shifted).sum(axis=1)
@@ -232,7 +221,7 @@ def test_sample_limit_entropy_poisson_simulation(d, gamma, h0, key):
     k = 64 if d == 3 else 3000
     x = _poisson_points(np.random.default_rng(3), a, lam, 4000, k)
     assert (x[:, -1] - x[:, 0]).min() > 40.0
-    log_w = _log_softmax(-x)
+    log_w = log_softmax(-x)
     h_ref = -(np.exp(log_w) * log_w).sum(axis=1)
     h = np.asarray(th.sample_limit_entropy(key, d, gamma, 4000), np.float64)
     assert h.shape == (4000,)
@@ -263,7 +252,7 @@ def test_finite_size_factors_brute_force_root(x64):
     max weight (d = 6, n = 100, 20000 contexts; delta-method stderr ~0.4%), |z| < 4."""
     d, n = 6, 100
     rng = np.random.default_rng(4)
-    keys = _sphere(rng, (20_000, n), d)
+    keys = sphere(rng, (20_000, n), d)
     beta_ref, se, _, _ = _max_weight_root(1.0 - keys[..., 0])
     factors = th.finite_size_factors(d, [n])
     assert factors.shape == (1,) and factors.dtype == np.float64
@@ -309,8 +298,8 @@ def test_output_mean_and_entropy_brute_force():
     term, ~12 stderr here, which the brute force resolves: |z| > 4."""
     d, n, beta = 3, 100, 3.0
     rng = np.random.default_rng(5)
-    keys = _sphere(rng, (20_000, n), d)
-    log_w = _log_softmax(beta * keys[..., 0])
+    keys = sphere(rng, (20_000, n), d)
+    log_w = log_softmax(beta * keys[..., 0])
     w = np.exp(log_w)
     out = (w[..., None] * keys).sum(axis=1)
     h = -(w * log_w).sum(axis=1)
@@ -337,7 +326,7 @@ def test_critical_scan_brute_force(key):
     assert bool(scan.converged.all())
     rng = np.random.default_rng(6)
     for i, n in enumerate(ns):
-        keys = _sphere(rng, (8000, n), d)
+        keys = sphere(rng, (8000, n), d)
         beta_ref, se_ref, slope_ref, slope_se = _max_weight_root(1.0 - keys[..., 0])
         assert_z(scan.beta[i], beta_ref, math.hypot(float(scan.stderr[i]), se_ref))
         assert abs(float(scan.value[i]) - 0.5) < 1e-4
@@ -359,8 +348,8 @@ def test_regime_map_fields_brute_force(key):
         beta = n**0.6
         np.testing.assert_allclose(float(result.beta[i]), beta, rtol=1e-5)
         np.testing.assert_allclose(float(result.ratio[i]), beta / float(beta_star[i]), rtol=1e-5)
-        keys = _sphere(rng, (8000, n), d)
-        log_w = _log_softmax(beta * keys[..., 0])
+        keys = sphere(rng, (8000, n), d)
+        log_w = log_softmax(beta * keys[..., 0])
         w1 = np.exp(log_w.max(axis=1))
         h = -(np.exp(log_w) * log_w).sum(axis=1)
         assert_z(result.max_weight[i], w1.mean(), math.hypot(float(result.max_weight_stderr[i]), _stderr(w1)))

@@ -14,20 +14,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import assert_z, rtol
+from conftest import assert_z, log_softmax, rtol, sphere
 
 import lattn_jax as lj
 from lattn_jax import theory as th
-
-
-def _sphere(rng, shape, d):
-    x = rng.standard_normal((*shape, d))
-    return x / np.linalg.norm(x, axis=-1, keepdims=True)
-
-
-def _log_softmax(logits):
-    top = logits.max(axis=-1, keepdims=True)
-    return logits - top - np.log(np.exp(logits - top).sum(axis=-1, keepdims=True))
 
 
 def _stderr(values):
@@ -83,9 +73,9 @@ def test_estimate_fields_values_and_jit(key):
     np.testing.assert_array_equal(np.asarray(est.truncation_error), np.zeros(3))
     assert bool((est.stderr > 0).all()) and bool((est.derivative_stderr > 0).all())
     rng = np.random.default_rng(11)
-    gaps = 1.0 - _sphere(rng, (20_000, n), d)[..., 0]
+    gaps = 1.0 - sphere(rng, (20_000, n), d)[..., 0]
     for i, beta in enumerate(np.asarray(betas, np.float64)):
-        log_w = _log_softmax(-beta * gaps)
+        log_w = log_softmax(-beta * gaps)
         w = np.exp(log_w)
         h = -(w * log_w).sum(axis=1)
         var_g = (w * gaps**2).sum(axis=1) - (w * gaps).sum(axis=1) ** 2
@@ -196,8 +186,8 @@ def test_schedule_fit_fields_values_and_jit(key):
     rng = np.random.default_rng(13)
     for i, n in enumerate(ns):
         beta = float(fit.schedule(float(n)))
-        gaps = 1.0 - _sphere(rng, (8000, n), d)[..., 0]
-        w1 = np.exp(_log_softmax(-beta * gaps).max(axis=1))
+        gaps = 1.0 - sphere(rng, (8000, n), d)[..., 0]
+        w1 = np.exp(log_softmax(-beta * gaps).max(axis=1))
         assert_z(fit.max_weight[i], w1.mean(), math.hypot(float(fit.max_weight_stderr[i]), _stderr(w1)))
     _assert_survives_jit(fit)
     betas = jax.jit(lambda f: f.schedule(f.ns))(fit)  # the schedule evaluated inside jit
@@ -269,8 +259,8 @@ def test_output_covariance_fields_values_and_jit(x64):
     beta, n = 2.0, 1000
     cov = jax.tree.map(lambda x: x[1], th.output_covariance(d, n, betas))
     rng = np.random.default_rng(14)
-    keys = _sphere(rng, (5000, n), d)
-    w = np.exp(_log_softmax(beta * keys[..., 0]))
+    keys = sphere(rng, (5000, n), d)
+    w = np.exp(log_softmax(beta * keys[..., 0]))
     out = (w[..., None] * keys).sum(axis=1)
     for value, comp in [(cov.parallel, out[:, 0]), (cov.perpendicular, out[:, 1])]:
         dev = comp - comp.mean()
