@@ -30,7 +30,7 @@ import numpy as np
 
 from lattn_jax import UniformSphere, theory
 from lattn_jax._contexts import ContextSampler
-from lattn_jax._observables import _entropy, _max_weight, atoms_summary, finisher
+from lattn_jax._observables import _entropy, _max_weight, atoms_summary, dense_summary, finisher
 
 KERNELS = {"max weight": _max_weight, "entropy": _entropy}
 SCALES = (0.1, 0.3, 1.0)  # beta / beta*_n
@@ -48,9 +48,8 @@ def paired_bias(law, n: int, betas, key, num_contexts: int):
 
         def at(beta):
             mean_cloud = atoms_summary(sampler.atoms(head, beta), beta)
-            z = -beta * (g - g[0])  # every key, logits relative to the nearest, as in the summary
-            e = jnp.exp(z)
-            s_all = jnp.stack([e.sum(), (e * z).sum(), (e * e).sum()])
+            every_key = dense_summary(g, beta)  # logits relative to the nearest key, as in mean_cloud
+            s_all = jnp.stack([every_key.s0, every_key.s1, every_key.s2])
             s_mean = jnp.stack([mean_cloud.s0, mean_cloud.s1, mean_cloud.s2])
             rows = []
             for finish, kernel in zip(finishes, KERNELS.values(), strict=True):
