@@ -18,6 +18,7 @@ from ._estimators import Estimate as Estimate
 from ._estimators import mc_estimate as mc_estimate
 from ._fit import PowerLawFit as PowerLawFit
 from ._fit import fit_power_law as fit_power_law
+from ._laws import AbstractGapLaw as AbstractGapLaw
 from ._laws import AbstractLaw as AbstractLaw
 from ._laws import PowerDensity as PowerDensity
 from ._laws import Subsphere as Subsphere

@@ -38,10 +38,11 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
-from ._laws import AbstractLaw, default_float
+from ._laws import AbstractGapLaw, AbstractLaw
 from ._observables import Atoms, atoms_summary, finisher, reference_gap
 from ._special import gamma_large, legendre_unit
 from ._streaming import DEFAULT_CHUNK, StreamingSampler
+from ._validation import default_float
 
 METHODS = ("auto", "dense", "order-statistics", "streaming")
 DEFAULT_HEAD = 2048
@@ -59,8 +60,8 @@ def exact_method(n: int) -> str:
 def resolve_method(law: AbstractLaw, method: str, n: int) -> str:
     """The concrete method ``"auto"`` stands for (see the module docstring)."""
     if method == "auto":
-        return "order-statistics" if law.has_gap_law else exact_method(n)
-    if method == "order-statistics" and not law.has_gap_law:
+        return "order-statistics" if isinstance(law, AbstractGapLaw) else exact_method(n)
+    if method == "order-statistics" and not isinstance(law, AbstractGapLaw):
         raise ValueError(
             f"method='order-statistics' needs a law with a closed-form gap law; {type(law).__name__} has none"
         )

@@ -11,11 +11,20 @@ from jax.sharding import Mesh
 from jaxtyping import Array, ArrayLike, Float, Key, PRNGKeyArray, PyTree
 
 from ._contexts import DEFAULT_HEAD, METHODS, ContextSampler, batch_size, exact_method
-from ._laws import AbstractLaw, default_float
+from ._laws import AbstractLaw
 from ._observables import atoms_kernel, stack_kernels
 from ._sharding import context_mesh, over_contexts, pad_keys, padded_count
 from ._streaming import DEFAULT_CHUNK
-from ._validation import check_beta, check_bool, check_choice, check_dtype, check_int, check_key, concrete
+from ._validation import (
+    check_beta,
+    check_bool,
+    check_choice,
+    check_dtype,
+    check_int,
+    check_key,
+    concrete,
+    default_float,
+)
 
 
 class Estimate(eqx.Module):

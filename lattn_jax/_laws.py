@@ -6,15 +6,15 @@ default query. Scalar observables of one query only need the *gaps*
 the exact law of one gap; the estimators then skip the d-dimensional keys and,
 at large ``n``, draw only the smallest gaps exactly (order statistics).
 
-To add a law subclass [`AbstractLaw`][lattn_jax.AbstractLaw] and implement ``sample`` and
-``query``; override ``sample_gaps`` when gaps are cheaper than keys, and set
-``has_gap_law = True`` with ``gap_log_density``, ``gap_log_cdf_pair`` and
-``gap_quantile`` when the gap law is known in closed form.
+To add a law subclass [`AbstractLaw`][lattn_jax.AbstractLaw] and implement ``dim``, ``sample``
+and ``query``; override ``sample_gaps`` when gaps are cheaper than keys. When
+the gap law is known in closed form, subclass
+[`AbstractGapLaw`][lattn_jax.AbstractGapLaw] instead: its density, CDF,
+quantile and small-gap expansion give order statistics and the theory.
 """
 
 import abc
 import math
-from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -23,12 +23,7 @@ from jax.scipy.special import betaln
 from jaxtyping import Array, Float, PRNGKeyArray, UInt32
 
 from ._special import beta_quantile, log_betainc_lower
-from ._validation import check_int, check_key, check_real
-
-
-def default_float():
-    """The float dtype JAX uses now (float64 only when x64 is enabled)."""
-    return jnp.result_type(float)
+from ._validation import check_int, check_key, check_real, default_float
 
 
 class AbstractLaw(eqx.Module):
@@ -51,9 +46,6 @@ class AbstractLaw(eqx.Module):
         >>> NorthPole().sample_gaps(jax.random.key(0), 3).tolist()
         [0.0, 0.0, 0.0]
     """
-
-    has_gap_law: ClassVar[bool] = False
-    """Whether the gap law is known (density, CDF, quantile)."""
 
     @property
     @abc.abstractmethod
@@ -79,18 +71,47 @@ class AbstractLaw(eqx.Module):
         """The largest possible gap (2 on the whole sphere)."""
         return 2.0
 
+    @property
+    def local_exponent(self) -> float | None:
+        """``alpha`` in ``P(|k - q| <= r) ~ c r^alpha`` as ``r -> 0``, or ``None``
+        when unknown (then [`estimate_local_exponent`][lattn_jax.estimate_local_exponent]
+        measures it from keys). Override it when you know it."""
+        return None
+
+
+def check_law(name: str, law) -> None:
+    """A context law (an ``AbstractLaw`` instance), else ``TypeError`` naming ``name``."""
+    if not isinstance(law, AbstractLaw):
+        raise TypeError(f"{name} must be a context law such as UniformSphere(d), got {type(law).__name__}")
+
+
+class AbstractGapLaw(AbstractLaw):
+    """A law whose gap ``g = 1 - <q, k>`` to its query has a known law: the
+    estimators then draw only the smallest gaps exactly (order statistics, any
+    ``n`` at O(head) cost) and the theory (``critical_constant``, ``exact_*``,
+    ``limit_*``) applies. Subclass it with the four gap methods besides
+    ``dim``, ``query`` and ``sample``; ``local_exponent`` follows from
+    ``small_gap_expansion``.
+    """
+
+    @property
+    def local_exponent(self) -> float:
+        """``alpha = 2 a`` from ``small_gap_expansion`` (``P(gap <= u) ~ c u^a``, ``|k - q| = sqrt(2 gap)``)."""
+        return 2.0 * self.small_gap_expansion()[0]
+
+    @abc.abstractmethod
     def gap_log_density(self, g: Array) -> Array:
         """Log density of one gap."""
-        raise NotImplementedError(f"{type(self).__name__} has no closed-form gap law")
 
+    @abc.abstractmethod
     def gap_log_cdf_pair(self, g: Array) -> tuple[Array, Array]:
         """``(log P(gap <= g), log P(gap > g))``, both accurate in their tails."""
-        raise NotImplementedError(f"{type(self).__name__} has no closed-form gap law")
 
+    @abc.abstractmethod
     def gap_quantile(self, log_u: Array, log_1mu: Array) -> Array:
         """Gap quantile at ``u``, given ``log u`` and ``log(1 - u)``."""
-        raise NotImplementedError(f"{type(self).__name__} has no closed-form gap law")
 
+    @abc.abstractmethod
     def small_gap_expansion(self) -> tuple[float, float, float]:
         """``(a, c, b)`` with ``P(gap <= u) = c u^a (1 + b u + O(u^2))`` as ``u -> 0``.
 
@@ -98,24 +119,16 @@ class AbstractLaw(eqx.Module):
         ``|k - q| = sqrt(2 gap)``) sets the critical exponent ``1 / a``; ``c``
         sets the critical constant and ``b`` the leading finite-size correction.
         """
-        raise NotImplementedError(f"{type(self).__name__} has no closed-form gap law")
 
 
-class _BetaGapLaw(AbstractLaw):
+class _BetaGapLaw(AbstractGapLaw):
     """A law whose gap satisfies ``gap / 2 ~ Beta(p, q)`` (exact gap law, all of
     it from the incomplete beta function)."""
-
-    has_gap_law: ClassVar[bool] = True
 
     @property
     @abc.abstractmethod
     def _shapes(self) -> tuple[float, float]:
         """``(p, q)``."""
-
-    @property
-    def local_exponent(self) -> float:
-        """``alpha`` in ``P(|k - q| <= r) ~ c r^alpha`` as ``r -> 0`` (``alpha = 2p``)."""
-        return 2.0 * self._shapes[0]
 
     def gap_log_density(self, g: Array) -> Array:
         p, q = self._shapes

@@ -12,10 +12,10 @@ from jaxtyping import Array, Float, Int, PRNGKeyArray
 from ._contexts import DEFAULT_HEAD, METHODS
 from ._critical import find_critical_beta
 from ._estimators import mc_estimate
-from ._laws import AbstractLaw
+from ._laws import AbstractLaw, check_law
 from ._observables import entropy, max_weight
 from ._schedules import AbstractSchedule
-from ._validation import check_array, check_choice, check_int, check_key, check_law, check_real
+from ._validation import check_array, check_choice, check_int, check_key, check_real
 
 REGIMES = ("sub-critical", "critical", "super-critical")
 DEFAULT_BAND = 2.0

@@ -12,10 +12,10 @@ import optax
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._contexts import METHODS, ContextSampler
-from ._laws import AbstractLaw
+from ._laws import AbstractLaw, check_law
 from ._observables import _max_weight
 from ._schedules import PowerLaw
-from ._validation import check_choice, check_dtype, check_int, check_key, check_law, check_open_unit
+from ._validation import check_choice, check_dtype, check_int, check_key, check_open_unit
 
 DEFAULT_FIT_HEAD = 256
 

@@ -9,6 +9,11 @@ import jax
 import numpy as np
 
 
+def default_float():
+    """The float dtype JAX uses now (float64 only when x64 is enabled)."""
+    return jax.numpy.result_type(float)
+
+
 def concrete(x):
     """``x`` as a NumPy array when it is concrete, ``None`` when it is traced."""
     if isinstance(x, jax.core.Tracer):
@@ -119,14 +124,6 @@ def check_bool(name: str, value) -> bool:
     if not isinstance(value, bool | np.bool_):
         raise TypeError(f"{name} must be True or False, got {value!r}")
     return bool(value)
-
-
-def check_law(name: str, law) -> None:
-    """A context law (an ``AbstractLaw`` instance)."""
-    from ._laws import AbstractLaw
-
-    if not isinstance(law, AbstractLaw):
-        raise TypeError(f"{name} must be a context law such as UniformSphere(d), got {type(law).__name__}")
 
 
 def check_in_range(name: str, x, lo: float, hi: float) -> None:

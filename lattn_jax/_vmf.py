@@ -19,7 +19,8 @@ from jax.scipy.special import logsumexp, ndtri
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._bessel import bessel_ratio_parts
-from ._laws import AbstractLaw, default_float
+from ._laws import AbstractLaw
+from ._validation import default_float
 
 
 def _log_partition(d: int, kappa: Array) -> Array:

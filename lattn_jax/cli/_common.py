@@ -68,7 +68,7 @@ def check_n_max(n_max: int, law, method: str, dtype, where: str, hint: str = "")
     if n_max > limit:
         how = f"--method {method}" + (f" ({resolved} here)" if method == "auto" else "")
         raise UsageError(f"--n must be <= {limit:.4g} with {how}: {reason}; got {n_max:.4g}")
-    alpha = getattr(law, "local_exponent", None)
+    alpha = law.local_exponent
     if alpha is None:
         return
     p, top = 2.0 / alpha, 0.85 * math.log10(np.finfo(dtype).max)

@@ -58,10 +58,11 @@ def run(args) -> int:
     if not (math.isfinite(args.lr) and args.lr > 0):
         raise UsageError(f"--lr must be finite and > 0, got {args.lr}")
     jax = setup_jax()
+    from .._laws import AbstractGapLaw
     from .._schedule_fit import cosine_adam, fit_schedule
 
     law, law_text = make_law(args)
-    method = args.method or ("order-statistics" if law.has_gap_law else "dense")
+    method = args.method or ("order-statistics" if isinstance(law, AbstractGapLaw) else "dense")
     check_method(law, method, max(args.n), law_text)
     optimizer = cosine_adam(args.lr, args.steps)
     start = time.perf_counter()
@@ -76,7 +77,7 @@ def run(args) -> int:
         method=method,
     )
     exponent, prefactor = float(fit.schedule.exponent), float(fit.schedule.prefactor)
-    theory = getattr(law, "local_exponent", None)
+    theory = law.local_exponent
     print(f"{law_text}: beta(n) = c n^p with E[max weight] = {args.level} ({args.contexts} contexts per n, {method})")
     print(f"{'n':>10} {'beta(n)':>10} {'E[max w]':>9} {'±':>7}")
     for n, m, se in zip(args.n, fit.max_weight, fit.max_weight_stderr, strict=True):

@@ -95,7 +95,7 @@ def check_method(law, method: str, n_max: int, law_text: str) -> None:
     """``--method`` usable with the law, and ``--n`` within what it supports
     (before anything is printed)."""
     from .._contexts import resolve_method
-    from .._laws import default_float
+    from .._validation import default_float
 
     try:
         resolve_method(law, method, n_max)
@@ -154,13 +154,14 @@ def run(args) -> int:
     if args.plot is not None:
         require_matplotlib("--plot")
     jax = setup_jax()
+    from .._laws import AbstractGapLaw
     from .._regime import critical_betas, regime_map
     from .._schedules import schedule_from_name
 
     law, law_text = make_law(args)
     base = args.base if args.base is not None else math.sqrt(law.dim)
     schedules = [(name, schedule_from_name(name, base=base)) for name in args.schedule]
-    method = args.method or ("order-statistics" if law.has_gap_law else "dense")
+    method = args.method or ("order-statistics" if isinstance(law, AbstractGapLaw) else "dense")
     check_method(law, method, max(args.n), law_text)
     ns = args.n
     start = time.perf_counter()

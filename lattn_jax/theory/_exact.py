@@ -27,8 +27,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from .._laws import AbstractLaw, UniformSphere, default_float
-from .._validation import check_beta, check_int, check_open_unit
+from .._laws import AbstractGapLaw, AbstractLaw, UniformSphere
+from .._validation import check_beta, check_int, check_open_unit, default_float
 from ._quadrature import competitors, nodes, solve_increasing
 
 _NODES = 64  # outer and middle tanh-sinh rules
@@ -39,7 +39,7 @@ _S_MAX = 50.0
 
 def _as_law(d_or_law) -> AbstractLaw:
     if isinstance(d_or_law, AbstractLaw):
-        if not d_or_law.has_gap_law:
+        if not isinstance(d_or_law, AbstractGapLaw):
             raise ValueError(
                 f"{type(d_or_law).__name__} has no closed-form gap law; the exact formula needs one "
                 "(UniformSphere, Subsphere, PowerDensity)"

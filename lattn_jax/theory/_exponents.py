@@ -14,9 +14,11 @@ def critical_exponent(d_or_law: "int | AbstractLaw") -> float:
         0.6666666666666666
     """
     if isinstance(d_or_law, AbstractLaw):
-        alpha = getattr(d_or_law, "local_exponent", None)
-        if alpha is None:
-            raise ValueError(f"{type(d_or_law).__name__} does not report a local_exponent")
-        return 2.0 / float(alpha)
+        if d_or_law.local_exponent is None:
+            raise ValueError(
+                f"{type(d_or_law).__name__} has no known local exponent; estimate it from keys with "
+                "estimate_local_exponent"
+            )
+        return 2.0 / float(d_or_law.local_exponent)
     d = check_int("d", d_or_law, minimum=2)
     return 2.0 / (d - 1)

@@ -30,8 +30,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-from .._laws import AbstractLaw
-from .._validation import check_beta, check_in_range, check_int, check_law
+from .._laws import AbstractLaw, check_law
+from .._validation import check_beta, check_in_range, check_int
 from ._mean_field import mean_resultant
 
 

@@ -39,10 +39,10 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
-from .._laws import AbstractLaw, UniformSphere, default_float
+from .._laws import AbstractGapLaw, AbstractLaw, UniformSphere
 from .._observables import Atoms, _entropy, _log_key_weights
 from .._special import legendre_unit
-from .._validation import check_array, check_int, check_key, check_open_unit
+from .._validation import check_array, check_int, check_key, check_open_unit, default_float
 from ._quadrature import competitors, nodes, solve_increasing
 
 _TAIL_NODES = 48
@@ -62,7 +62,7 @@ def gap_expansion(d_or_law: "int | AbstractLaw") -> tuple[float, float, float]:
         (1.0, 0.5, 0.0)
     """
     if isinstance(d_or_law, AbstractLaw):
-        if not d_or_law.has_gap_law:
+        if not isinstance(d_or_law, AbstractGapLaw):
             raise ValueError(
                 f"{type(d_or_law).__name__} has no closed-form gap law, so no small-gap expansion; "
                 "use UniformSphere, Subsphere or PowerDensity"
