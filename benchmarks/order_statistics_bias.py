@@ -29,8 +29,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from lattn_jax import UniformSphere, theory
-from lattn_jax._contexts import ContextSampler
 from lattn_jax._observables import _entropy, _max_weight, atoms_summary, dense_summary, finisher
+from lattn_jax._sampling._contexts import ContextSampler
 
 KERNELS = {"max weight": _max_weight, "entropy": _entropy}
 SCALES = (0.1, 0.3, 1.0)  # beta / beta*_n

@@ -34,9 +34,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from lattn_jax import UniformSphere, find_critical_beta
-from lattn_jax._contexts import DEFAULT_HEAD, ContextSampler
 from lattn_jax._observables import _max_weight
-from lattn_jax._streaming import StreamingSampler
+from lattn_jax._sampling._contexts import DEFAULT_HEAD, ContextSampler
+from lattn_jax._sampling._streaming import StreamingSampler
 
 
 def paired(law, n: int, beta: float, keys, head: int = DEFAULT_HEAD, chunk: int = 2**20):

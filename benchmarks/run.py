@@ -45,7 +45,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--w3-exponents", default="3,4,5,6,7,8,9,10,11,12,13,14,15")
     p.add_argument("--w3-budget", type=float, default=60.0, help="seconds per W3 point (a fresh process)")
     p.add_argument("--w3-contexts", type=int, default=4)
-    p.add_argument("--w3-methods", default="", help="default: every method in lattn_jax._contexts.METHODS")
+    p.add_argument("--w3-methods", default="", help="default: every method in lattn_jax._sampling._contexts.METHODS")
     p.add_argument("--w3-child", nargs=5, metavar=("METHOD", "N", "BETA", "CONTEXTS", "D"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.quick:

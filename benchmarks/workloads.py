@@ -508,7 +508,7 @@ def run_w2(
 
 def methods() -> list[str]:
     """Every concrete context method lattn-jax has (``METHODS`` without "auto")."""
-    from lattn_jax._contexts import METHODS
+    from lattn_jax._sampling._contexts import METHODS
 
     return [m for m in METHODS if m != "auto"]
 

@@ -10,12 +10,12 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ._contexts import DEFAULT_HEAD, METHODS, ContextSampler, batch_size
 from ._estimators import context_values
 from ._laws import AbstractLaw
 from ._observables import _entropy, _max_weight
-from ._sharding import context_mesh, over_contexts, pad_keys, padded_count
-from ._streaming import DEFAULT_CHUNK
+from ._sampling._contexts import DEFAULT_HEAD, METHODS, ContextSampler, batch_size
+from ._sampling._sharding import context_mesh, over_contexts, pad_keys, padded_count
+from ._sampling._streaming import DEFAULT_CHUNK
 from ._validation import check_choice, check_dtype, check_int, check_key, check_open_unit
 
 CRITERIA = ("max_weight", "entropy_curvature")

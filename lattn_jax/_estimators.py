@@ -10,11 +10,11 @@ import numpy as np
 from jax.sharding import Mesh
 from jaxtyping import Array, ArrayLike, Float, Key, PRNGKeyArray, PyTree
 
-from ._contexts import DEFAULT_HEAD, METHODS, ContextSampler, batch_size, exact_method
 from ._laws import AbstractLaw
 from ._observables import atoms_kernel, stack_kernels
-from ._sharding import context_mesh, over_contexts, pad_keys, padded_count
-from ._streaming import DEFAULT_CHUNK
+from ._sampling._contexts import DEFAULT_HEAD, METHODS, ContextSampler, batch_size, exact_method
+from ._sampling._sharding import context_mesh, over_contexts, pad_keys, padded_count
+from ._sampling._streaming import DEFAULT_CHUNK
 from ._validation import (
     check_beta,
     check_bool,
@@ -180,7 +180,7 @@ def mc_estimate(
 
     Built-in observables (``entropy``, ``max_weight``, ``top_k_mass`` via
     ``functools.partial``, ``effective_size``, ``participation_ratio``) run on
-    gaps with the chosen ``method`` (see ``lattn_jax._contexts``); any other
+    gaps with the chosen ``method`` (see ``lattn_jax._sampling._contexts``); any other
     ``f(q, keys, beta)`` runs on sampled keys (dense only). A tuple of built-in
     observables is evaluated on the same contexts in one pass (each context
     drawn once) and gives a tuple of estimates, equal to separate calls with the

@@ -32,13 +32,13 @@ MUTATIONS = {
         ["tests/test_observables.py"],
     ),
     "order-statistics-off-by-one": (
-        "lattn_jax/_contexts.py",
+        "lattn_jax/_sampling/_contexts.py",
         "self.n - m.astype(self.dtype) + 1.0)",
         "self.n - m.astype(self.dtype))",
         ["tests/test_estimators.py"],
     ),
     "bessel-order": (
-        "lattn_jax/_vmf.py",
+        "lattn_jax/_laws/_vmf.py",
         "return bessel_ratio_parts(d / 2.0 - 1.0, kappa)[2]",
         "return bessel_ratio_parts(d / 2.0, kappa)[2]",
         ["tests/test_vmf_heat.py"],

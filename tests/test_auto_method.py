@@ -14,7 +14,7 @@ from conftest import assert_z
 from scipy import integrate, special, stats
 
 from lattn_jax import UniformSphere, theory
-from lattn_jax._contexts import ContextSampler, resolve_method
+from lattn_jax._sampling._contexts import ContextSampler, resolve_method
 
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("order_statistics_bias", ROOT / "benchmarks/order_statistics_bias.py")

@@ -96,7 +96,7 @@ def test_critical_table_text():
 
 
 def test_regime_plot_title_typesets_math():
-    from lattn_jax._plot import _math_text
+    from lattn_jax.cli._plot import _math_text
 
     assert _math_text("uniform keys on S^63") == "uniform keys on $S^{63}$"  # not a plain caret
     assert _math_text("almost-simplex, rho = 0.5, d = 128") == r"almost-simplex, $\rho$ = 0.5, d = 128"

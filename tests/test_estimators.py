@@ -18,8 +18,8 @@ from lattn_jax import (
     participation_ratio,
     top_k_mass,
 )
-from lattn_jax._contexts import ContextSampler
 from lattn_jax._observables import Atoms, _entropy, _max_weight
+from lattn_jax._sampling._contexts import ContextSampler
 
 
 def test_estimate_matches_manual_average(key):

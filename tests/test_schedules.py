@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import lattn_jax as lj
-from lattn_jax._schedules import schedule_from_name
+from lattn_jax._schedules._schedule import schedule_from_name
 
 
 def _value(schedule, n):

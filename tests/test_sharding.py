@@ -14,7 +14,7 @@ import pytest
 from sharding_worker import case
 
 from lattn_jax import UniformSphere, max_weight, mc_estimate
-from lattn_jax._sharding import context_mesh
+from lattn_jax._sampling._sharding import context_mesh
 
 WORKER = Path(__file__).with_name("sharding_worker.py")
 ROOT = Path(__file__).parent.parent

@@ -5,7 +5,7 @@ import pytest
 import scipy.special as ss
 import scipy.stats as st
 
-from lattn_jax._special import beta_quantile, gamma_large, log_betainc_lower
+from lattn_jax._numerics._special import beta_quantile, gamma_large, log_betainc_lower
 
 
 @pytest.mark.parametrize("a", [0.5, 1.0, 1.5, 2.5, 3.5, 7.5])

@@ -17,9 +17,9 @@ from lattn_jax import (
     participation_ratio,
     top_k_mass,
 )
-from lattn_jax._contexts import TAIL_NODES, ContextSampler, resolve_method
 from lattn_jax._observables import Atoms, atoms_kernel, stack_kernels
-from lattn_jax._streaming import StreamingSampler
+from lattn_jax._sampling._contexts import TAIL_NODES, ContextSampler, resolve_method
+from lattn_jax._sampling._streaming import StreamingSampler
 
 OBSERVABLES = [entropy, max_weight, participation_ratio, effective_size, functools.partial(top_k_mass, k=3)]
 

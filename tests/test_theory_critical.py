@@ -223,7 +223,7 @@ def _no_root(y, c):
 
 
 def test_root_finder_raises_instead_of_clipping():
-    from lattn_jax.theory._quadrature import solve_increasing
+    from lattn_jax._numerics._quadrature import solve_increasing
 
     assert solve_increasing(_no_root, (0.5,), 3.0, 0.5, name="t", dtype=jnp.float32) == pytest.approx(
         math.atanh(0.5), rel=1e-6

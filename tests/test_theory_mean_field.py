@@ -12,7 +12,7 @@ import scipy.special as sp
 from conftest import rtol
 
 from lattn_jax import theory
-from lattn_jax._bessel import bessel_ratio_parts
+from lattn_jax._numerics._bessel import bessel_ratio_parts
 
 DIMS = [2, 3, 8, 33, 512]
 XS = np.geomspace(1e-6, 1e6, 61)

@@ -17,8 +17,8 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 import lattn_jax as lj  # noqa: E402
-from lattn_jax._contexts import ContextSampler  # noqa: E402
 from lattn_jax._observables import Atoms, _entropy, _max_weight  # noqa: E402
+from lattn_jax._sampling._contexts import ContextSampler  # noqa: E402
 
 law, n = lj.UniformSphere(64), 20_000
 dense = jax.vmap(lambda k: law.sample_gaps(k, n))(jax.random.split(jax.random.key(0), 256))

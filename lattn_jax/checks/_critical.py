@@ -8,12 +8,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._contexts import ContextSampler
 from .._critical import find_critical_beta
 from .._estimators import mc_estimate
 from .._fit import fit_power_law
 from .._laws import AbstractLaw, PowerDensity, UniformSphere
 from .._observables import _log_key_weights, entropy, max_weight
+from .._sampling._contexts import ContextSampler
 from ..theory import (
     critical_constant,
     critical_exponent,

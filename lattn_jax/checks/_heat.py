@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._attention import attention_output
-from .._vmf import VonMisesFisher
+from .._laws._vmf import VonMisesFisher
 from ..theory import heat_displacement, heat_flow_mean_resultant, mean_resultant
 from . import Comparison
 

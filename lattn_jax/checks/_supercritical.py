@@ -9,9 +9,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._contexts import ContextSampler
 from .._laws import UniformSphere
 from .._observables import _max_weight
+from .._sampling._contexts import ContextSampler
 from ..theory import expected_max_weight_deficit, prob_max_weight_above, supercritical_rate
 from . import Comparison
 

@@ -61,7 +61,7 @@ def check_n_max(n_max: int, law, method: str, dtype, where: str, hint: str = "")
     below ``finfo.max ** 0.85`` (5e32 in float32; d = 2, n = 1e15 runs at 4e28)."""
     import numpy as np
 
-    from .._contexts import resolve_method
+    from .._sampling._contexts import resolve_method
 
     resolved = resolve_method(law, method, n_max)
     limit, reason = N_MAX[resolved]

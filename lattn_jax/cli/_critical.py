@@ -374,7 +374,7 @@ def run(args) -> int:
     if not args.quiet:
         say(f"\n{time.perf_counter() - start:.1f} s", file=sys.stderr)
     if args.plot:
-        from .._plot import plot_critical
+        from ._plot import plot_critical
 
         plot_critical(payload, args.plot)
         say(f"plot written to {args.plot}", file=sys.stderr)

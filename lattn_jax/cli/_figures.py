@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
+from . import _critical, _heads, _regime
 from ._common import UsageError, require_matplotlib, setup_jax
 
 
@@ -191,18 +192,22 @@ SIMPLEX_REGIME = [
 ]  # fmt: skip
 
 
+_FIGURE_COMMANDS = {"critical": _critical, "heads": _heads, "regime": _regime}
+
+
 def _cli_figure(arguments: list[str], file: str, json_file: str | None = None) -> Callable[[Path], list[Path]]:
     """A figure drawn by ``lattn ARGUMENTS --plot OUT/FILE`` (the command a docs
     page shows), with its table in ``OUT/JSON_FILE`` when given."""
 
     def make(out: Path) -> list[Path]:
-        from . import main
-
         path = out / file
         written = [path] if json_file is None else [out / json_file, path]
         extra = [] if json_file is None else ["--json", str(out / json_file)]
+        parser = argparse.ArgumentParser(prog="lattn")  # the one command (lattn_jax.cli imports this module)
+        _FIGURE_COMMANDS[arguments[0]].add_parser(parser.add_subparsers(dest="command"))
+        args = parser.parse_args([*arguments, "--quiet", *extra, "--plot", str(path)])
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            code = main([*arguments, "--quiet", *extra, "--plot", str(path)])
+            code = _FIGURE_COMMANDS[arguments[0]].run(args)
         if code != 0:
             raise RuntimeError(f"lattn {' '.join(arguments)} exited with {code}")
         return written

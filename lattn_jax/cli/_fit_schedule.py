@@ -59,7 +59,7 @@ def run(args) -> int:
         raise UsageError(f"--lr must be finite and > 0, got {args.lr}")
     jax = setup_jax()
     from .._laws import AbstractGapLaw
-    from .._schedule_fit import cosine_adam, fit_schedule
+    from .._schedules._fit import cosine_adam, fit_schedule
 
     law, law_text = make_law(args)
     method = args.method or ("order-statistics" if isinstance(law, AbstractGapLaw) else "dense")

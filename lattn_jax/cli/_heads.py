@@ -103,7 +103,7 @@ def _validate(args) -> None:
 
 
 def _schedules(names):
-    from .._schedules import schedule_from_name
+    from .._schedules._schedule import schedule_from_name
     from ..models._heads import TRAIN_LENGTH, published_schedules
 
     if names is None:

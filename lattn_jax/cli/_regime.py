@@ -57,13 +57,13 @@ def make_law(args):
     """The law the law arguments name."""
     import numpy as np
 
-    from .._empirical import EmpiricalKeys, load_keys
     from .._laws import UniformSphere
+    from .._laws._empirical import EmpiricalKeys, load_keys
 
     if args.simplex is not None and args.keys is not None:
         raise UsageError("--simplex and --keys exclude each other")
     if args.simplex is not None:
-        from .._simplex import Simplex
+        from .._laws._simplex import Simplex
 
         if not 0 <= args.simplex < 1:
             raise UsageError(f"--simplex must be in [0, 1), got {args.simplex}")
@@ -94,7 +94,7 @@ def make_law(args):
 def check_method(law, method: str, n_max: int, law_text: str) -> None:
     """``--method`` usable with the law, and ``--n`` within what it supports
     (before anything is printed)."""
-    from .._contexts import resolve_method
+    from .._sampling._contexts import resolve_method
     from .._validation import default_float
 
     try:
@@ -155,8 +155,8 @@ def run(args) -> int:
         require_matplotlib("--plot")
     jax = setup_jax()
     from .._laws import AbstractGapLaw
-    from .._regime import critical_betas, regime_map
-    from .._schedules import schedule_from_name
+    from .._schedules._regime import critical_betas, regime_map
+    from .._schedules._schedule import schedule_from_name
 
     law, law_text = make_law(args)
     base = args.base if args.base is not None else math.sqrt(law.dim)
@@ -231,7 +231,7 @@ def run(args) -> int:
         write_json(args.json, payload)
         print(f"results written to {args.json}", file=sys.stderr)
     if args.plot:
-        from .._plot import plot_regime
+        from ._plot import plot_regime
 
         plot_regime(payload, args.plot)
         print(f"plot written to {args.plot}", file=sys.stderr)

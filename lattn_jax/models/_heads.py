@@ -29,13 +29,13 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float, Int, PRNGKeyArray
 
 from .._critical import find_critical_beta
-from .._empirical import LocalExponent
 from .._estimators import mc_estimate
 from .._fit import fit_power_law
 from .._laws import AbstractLaw
+from .._laws._empirical import LocalExponent
 from .._observables import entropy, max_weight
-from .._regime import DEFAULT_BAND, classify
-from .._schedules import AbstractSchedule, Llama4, LongRoPE, QwenLogN, ScalableSoftmax, YaRN
+from .._schedules._regime import DEFAULT_BAND, classify
+from .._schedules._schedule import AbstractSchedule, Llama4, LongRoPE, QwenLogN, ScalableSoftmax, YaRN
 from .._validation import check_bool, check_int, check_key, check_open_unit, check_real, default_float
 
 if TYPE_CHECKING:

@@ -28,8 +28,8 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .._laws import AbstractGapLaw, AbstractLaw, UniformSphere
+from .._numerics._quadrature import competitors, nodes, solve_increasing
 from .._validation import check_beta, check_int, check_open_unit, default_float
-from ._quadrature import competitors, nodes, solve_increasing
 
 _NODES = 64  # outer and middle tanh-sinh rules
 _INNER_NODES = 64  # each of the two inner rules (96 agrees to 3e-10)

@@ -22,7 +22,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-from .._bessel import bessel_ratio_parts
+from .._numerics._bessel import bessel_ratio_parts
 from .._validation import check_beta, check_int
 
 

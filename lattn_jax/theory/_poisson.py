@@ -40,10 +40,10 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .._laws import AbstractGapLaw, AbstractLaw, UniformSphere
+from .._numerics._quadrature import competitors, nodes, solve_increasing
+from .._numerics._special import legendre_unit
 from .._observables import Atoms, _entropy, _log_key_weights
-from .._special import legendre_unit
 from .._validation import check_array, check_int, check_key, check_open_unit, default_float
-from ._quadrature import competitors, nodes, solve_increasing
 
 _TAIL_NODES = 48
 _NODES = 64  # outer and middle tanh-sinh rules

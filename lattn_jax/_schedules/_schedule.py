@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from ._validation import check_sizes, concrete
+from .._validation import check_sizes, concrete
 
 
 def _log(x: ArrayLike) -> Array:

@@ -11,11 +11,11 @@ import jax.numpy as jnp
 import optax
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ._contexts import METHODS, ContextSampler
-from ._laws import AbstractLaw, check_law
-from ._observables import _max_weight
-from ._schedules import PowerLaw
-from ._validation import check_choice, check_dtype, check_int, check_key, check_open_unit
+from .._laws import AbstractLaw, check_law
+from .._observables import _max_weight
+from .._sampling._contexts import METHODS, ContextSampler
+from .._validation import check_choice, check_dtype, check_int, check_key, check_open_unit
+from ._schedule import PowerLaw
 
 DEFAULT_FIT_HEAD = 256
 

@@ -16,8 +16,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
-from ._laws import AbstractLaw
-from ._validation import check_bool, check_dtype, check_int, check_key, default_float
+from .._validation import check_bool, check_dtype, check_int, check_key, default_float
+from ._sphere import AbstractLaw
 
 _LAGUERRE_NODES = 96
 

@@ -24,7 +24,7 @@ Two methods:
   makes ``"auto"`` redo the estimate exactly.
 
 - ``"streaming"``: all ``n`` keys, generated and folded in chunk by chunk
-  (``lattn_jax._streaming``): exact like dense, memory O(chunk) for any
+  (``lattn_jax._sampling._streaming``): exact like dense, memory O(chunk) for any
   ``n``, time O(n).
 
 ``"auto"`` takes order statistics when the law has a gap law, at every ``d``
@@ -38,11 +38,11 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
-from ._laws import AbstractGapLaw, AbstractLaw
-from ._observables import Atoms, atoms_summary, finisher, reference_gap
-from ._special import gamma_large, legendre_unit
+from .._laws import AbstractGapLaw, AbstractLaw
+from .._numerics._special import gamma_large, legendre_unit
+from .._observables import Atoms, atoms_summary, finisher, reference_gap
+from .._validation import default_float
 from ._streaming import DEFAULT_CHUNK, StreamingSampler
-from ._validation import default_float
 
 METHODS = ("auto", "dense", "order-statistics", "streaming")
 DEFAULT_HEAD = 2048

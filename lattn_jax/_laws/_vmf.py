@@ -18,9 +18,9 @@ import jax.numpy as jnp
 from jax.scipy.special import logsumexp, ndtri
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ._bessel import bessel_ratio_parts
-from ._laws import AbstractLaw
-from ._validation import default_float
+from .._numerics._bessel import bessel_ratio_parts
+from .._validation import default_float
+from ._sphere import AbstractLaw
 
 
 def _log_partition(d: int, kappa: Array) -> Array:

@@ -9,13 +9,13 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
-from ._contexts import DEFAULT_HEAD, METHODS
-from ._critical import find_critical_beta
-from ._estimators import mc_estimate
-from ._laws import AbstractLaw, check_law
-from ._observables import entropy, max_weight
-from ._schedules import AbstractSchedule
-from ._validation import check_array, check_choice, check_int, check_key, check_real
+from .._critical import find_critical_beta
+from .._estimators import mc_estimate
+from .._laws import AbstractLaw, check_law
+from .._observables import entropy, max_weight
+from .._sampling._contexts import DEFAULT_HEAD, METHODS
+from .._validation import check_array, check_choice, check_int, check_key, check_real
+from ._schedule import AbstractSchedule
 
 REGIMES = ("sub-critical", "critical", "super-critical")
 DEFAULT_BAND = 2.0

@@ -29,8 +29,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
-from ._laws import AbstractLaw
-from ._observables import Summary, finisher
+from .._laws import AbstractLaw
+from .._observables import Summary, finisher
 
 DEFAULT_CHUNK = 2**18
 

@@ -33,8 +33,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
-from ._laws import AbstractLaw, UniformSphere
-from ._validation import check_beta, check_in_range, check_int, check_key, check_sizes, default_float
+from .._validation import check_beta, check_in_range, check_int, check_key, check_sizes, default_float
+from ._sphere import AbstractLaw, UniformSphere
 
 
 def simplex_self_weight(n: ArrayLike, beta: ArrayLike, rho: ArrayLike) -> Float[Array, "*batch"]:

@@ -1,0 +1,1 @@
+"""Numerics: special functions, Bessel ratios, quadrature and root-finding."""

@@ -1,0 +1,1 @@
+"""Temperature schedules beta(n): the schedules, the regime map and the schedule fit."""
