@@ -9,6 +9,16 @@ import jax
 import numpy as np
 
 
+class ArgumentValueError(ValueError):
+    """A bad argument value, found at call time; the message names the argument
+    and the allowed range. The CLI shows it as a usage error (exit 2)."""
+
+
+class ArgumentTypeError(TypeError):
+    """An argument of the wrong type, found at call time; the message names the
+    argument. The CLI shows it as a usage error (exit 2)."""
+
+
 def default_float():
     """The float dtype JAX uses now (float64 only when x64 is enabled)."""
     return jax.numpy.result_type(float)
@@ -27,23 +37,23 @@ def concrete(x):
 def check_int(name: str, value, *, minimum: int) -> int:
     """``value`` as an ``int >= minimum``; integral floats like ``1e5`` are accepted."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real | np.ndarray):
-        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        raise ArgumentTypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
     if isinstance(value, np.ndarray) and value.ndim != 0:
-        raise TypeError(f"{name} must be a scalar integer, got an array of shape {value.shape}")
+        raise ArgumentTypeError(f"{name} must be a scalar integer, got an array of shape {value.shape}")
     as_float = float(value)
     if not math.isfinite(as_float) or as_float != int(as_float):
-        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        raise ArgumentTypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
     if as_float < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {int(as_float)}")
+        raise ArgumentValueError(f"{name} must be an integer >= {minimum}, got {int(as_float)}")
     return int(as_float)
 
 
 def check_real(name: str, value) -> float:
     """A finite real number (a Python or NumPy scalar)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a finite real number, got {value!r}")
+        raise ArgumentTypeError(f"{name} must be a finite real number, got {value!r}")
     if not math.isfinite(float(value)):
-        raise ValueError(f"{name} must be finite, got {value}")
+        raise ArgumentValueError(f"{name} must be finite, got {value}")
     return float(value)
 
 
@@ -53,23 +63,23 @@ def check_beta(name: str, beta) -> None:
     if value is None:
         return
     if not np.issubdtype(value.dtype, np.number) or np.issubdtype(value.dtype, np.complexfloating):
-        raise TypeError(f"{name} must be a real number, got dtype {value.dtype}")
+        raise ArgumentTypeError(f"{name} must be a real number, got dtype {value.dtype}")
     if not np.all(np.isfinite(value)) or np.any(value < 0):
-        raise ValueError(f"{name} must be finite and >= 0, got {value}")
+        raise ArgumentValueError(f"{name} must be finite and >= 0, got {value}")
 
 
 def check_open_unit(name: str, value) -> float:
     """A float in the open interval (0, 1)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a float in (0, 1), got {value!r}")
+        raise ArgumentTypeError(f"{name} must be a float in (0, 1), got {value!r}")
     if not 0.0 < float(value) < 1.0:
-        raise ValueError(f"{name} must be in the open interval (0, 1), got {value}")
+        raise ArgumentValueError(f"{name} must be in the open interval (0, 1), got {value}")
     return float(value)
 
 
 def check_choice(name: str, value, choices) -> str:
     if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+        raise ArgumentValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
     return value
 
 
@@ -78,12 +88,12 @@ def check_key(name: str, key) -> None:
     if isinstance(key, jax.core.Tracer):
         return
     if not isinstance(key, jax.Array):
-        raise TypeError(f"{name} must be a PRNG key from jax.random.key(seed), got {type(key).__name__}")
+        raise ArgumentTypeError(f"{name} must be a PRNG key from jax.random.key(seed), got {type(key).__name__}")
     if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
         if key.shape != ():
-            raise ValueError(f"{name} must be a single PRNG key, got a batch of shape {key.shape}")
+            raise ArgumentValueError(f"{name} must be a single PRNG key, got a batch of shape {key.shape}")
     elif key.shape != (2,) or key.dtype != np.uint32:
-        raise TypeError(
+        raise ArgumentTypeError(
             f"{name} must be a PRNG key from jax.random.key(seed), got an array {key.dtype}{list(key.shape)}"
         )
 
@@ -96,13 +106,13 @@ def check_array(name: str, x, *, ndim: int | None = None, shape: str = ""):
     try:
         value = np.asarray(x)
     except (TypeError, ValueError):
-        raise TypeError(f"{name} must be an array of real numbers{shape}, got {type(x).__name__}") from None
+        raise ArgumentTypeError(f"{name} must be an array of real numbers{shape}, got {type(x).__name__}") from None
     if value.dtype == object or not np.issubdtype(value.dtype, np.number) or np.iscomplexobj(value):
-        raise TypeError(f"{name} must be an array of real numbers{shape}, got dtype {value.dtype}")
+        raise ArgumentTypeError(f"{name} must be an array of real numbers{shape}, got dtype {value.dtype}")
     if ndim is not None and value.ndim != ndim:
-        raise ValueError(f"{name} must be a {ndim}-D array{shape}, got shape {value.shape}")
+        raise ArgumentValueError(f"{name} must be a {ndim}-D array{shape}, got shape {value.shape}")
     if not np.all(np.isfinite(value)):
-        raise ValueError(f"{name} must be finite (no NaN or inf){shape}")
+        raise ArgumentValueError(f"{name} must be finite (no NaN or inf){shape}")
     return x if isinstance(x, jax.Array) else jax.numpy.asarray(value)
 
 
@@ -113,16 +123,18 @@ def check_dtype(name: str, dtype):
     try:
         resolved = np.dtype(dtype)
     except TypeError:
-        raise TypeError(f"{name} must be a float dtype such as jnp.float32 or jnp.float64, got {dtype!r}") from None
+        raise ArgumentTypeError(
+            f"{name} must be a float dtype such as jnp.float32 or jnp.float64, got {dtype!r}"
+        ) from None
     if not jax.numpy.issubdtype(resolved, jax.numpy.floating):
-        raise TypeError(f"{name} must be a float dtype such as jnp.float32 or jnp.float64, got {resolved}")
+        raise ArgumentTypeError(f"{name} must be a float dtype such as jnp.float32 or jnp.float64, got {resolved}")
     return dtype
 
 
 def check_bool(name: str, value) -> bool:
     """A Python or NumPy boolean."""
     if not isinstance(value, bool | np.bool_):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
+        raise ArgumentTypeError(f"{name} must be True or False, got {value!r}")
     return bool(value)
 
 
@@ -132,9 +144,9 @@ def check_in_range(name: str, x, lo: float, hi: float) -> None:
     if value is None:
         return
     if value.dtype == object or not np.issubdtype(value.dtype, np.number) or np.iscomplexobj(value):
-        raise TypeError(f"{name} must be real numbers in [{lo}, {hi}], got dtype {value.dtype}")
+        raise ArgumentTypeError(f"{name} must be real numbers in [{lo}, {hi}], got dtype {value.dtype}")
     if np.any(np.isnan(value)) or np.any(value < lo) or np.any(value > hi):
-        raise ValueError(f"{name} must be in [{lo}, {hi}], got {value}")
+        raise ArgumentValueError(f"{name} must be in [{lo}, {hi}], got {value}")
 
 
 def check_sizes(name: str, n, *, minimum: float = 1.0) -> None:
@@ -143,6 +155,6 @@ def check_sizes(name: str, n, *, minimum: float = 1.0) -> None:
     if value is None:
         return
     if value.dtype == object or not np.issubdtype(value.dtype, np.number) or np.iscomplexobj(value):
-        raise TypeError(f"{name} must be real numbers >= {minimum:g}, got dtype {value.dtype}")
+        raise ArgumentTypeError(f"{name} must be real numbers >= {minimum:g}, got dtype {value.dtype}")
     if not np.all(np.isfinite(value)) or np.any(value < minimum):
-        raise ValueError(f"{name} must be finite and >= {minimum:g}, got {value}")
+        raise ArgumentValueError(f"{name} must be finite and >= {minimum:g}, got {value}")
