@@ -3,15 +3,17 @@
 
 import abc
 import math
+import numbers
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.scipy.special import betaln
 from jaxtyping import Array, Float, PRNGKeyArray, UInt32
 
 from .._numerics._special import beta_quantile, log_betainc_lower
-from .._validation import check_int, check_key, check_real, default_float
+from .._validation import ArgumentTypeError, check_int, check_key, check_real, default_float
 from ._abstract import AbstractGapLaw, AbstractLaw
 
 
@@ -256,4 +258,8 @@ def as_law(name: str, d_or_law) -> AbstractLaw:
     function about a law accepts)."""
     if isinstance(d_or_law, AbstractLaw):
         return d_or_law
+    if not isinstance(d_or_law, numbers.Real | np.ndarray):
+        kind = type(d_or_law).__name__
+        message = f"{name} must be a context law such as UniformSphere(d) or an integer d >= 2, got {kind}"
+        raise ArgumentTypeError(message)
     return UniformSphere(check_int(name, d_or_law, minimum=2))
