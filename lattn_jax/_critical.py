@@ -11,7 +11,7 @@ import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._estimators import context_values
-from ._laws import AbstractLaw
+from ._laws import AbstractLaw, as_law
 from ._observables import _entropy, _max_weight
 from ._sampling._contexts import DEFAULT_HEAD, METHODS, ContextSampler, batch_size
 from ._sampling._sharding import context_mesh, over_contexts, pad_keys, padded_count
@@ -153,7 +153,7 @@ def _search(sampler, key, num_contexts, criterion, level, tol, max_steps, mesh=N
 
 
 def find_critical_beta(
-    law: AbstractLaw,
+    law: "AbstractLaw | int",
     n: int,
     key: PRNGKeyArray,
     *,
@@ -187,7 +187,7 @@ def find_critical_beta(
     forward mode. The standard error uses the delta method.
 
     Args:
-        law: the context law, e.g. ``UniformSphere(4)``.
+        law: the context law, e.g. ``UniformSphere(4)`` (an int ``d`` is short for ``UniformSphere(d)``).
         n: keys per context, ``>= 2``.
         key: a ``jax.random.key``.
         level: target mean max weight, in ``(1/n, 1)``.
@@ -224,6 +224,7 @@ def find_critical_beta(
         >>> bool(crit.converged), bool(crit.stderr / crit.beta < 0.05)
         (True, True)
     """
+    law = as_law("law", law)
     n = check_int("n", n, minimum=2)
     num_contexts = check_int("num_contexts", num_contexts, minimum=2)
     head = check_int("head", head, minimum=2)

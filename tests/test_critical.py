@@ -148,7 +148,8 @@ def test_scan(key):
         (dict(num_contexts=1), ValueError, "num_contexts must be an integer >= 2"),
         (dict(criterion="peak"), ValueError, "criterion must be one of"),
         (dict(method="magic"), ValueError, "method must be one of"),
-        (dict(law=3), TypeError, "law must be a context law"),
+        (dict(law="sphere"), TypeError, "law must be a context law"),  # an int d is UniformSphere(d)
+        (dict(law=1), ValueError, "law must be an integer >= 2"),
         (dict(on_step="print"), TypeError, "on_step must be a function"),
         (dict(key=jax.random.split(jax.random.key(0), 2)), ValueError, "key must be a single PRNG key"),
     ],
