@@ -203,7 +203,7 @@ def w1_lattn(cfg: W1Config, method: str = "dense") -> dict:
     key = jax.random.key(cfg.seed)
     betas = jnp.asarray(cfg.betas)
     observables = (lj.entropy, lj.max_weight)
-    ests = block(lj.mc_estimate(observables, law, cfg.n, betas, key, cfg.contexts, method=method, dtype=jnp.float32))
+    ests = block(lj.mc_estimates(observables, law, cfg.n, betas, key, cfg.contexts, method=method, dtype=jnp.float32))
     return {
         name: {"mean": np.asarray(est.mean, np.float64), "stderr": np.asarray(est.stderr, np.float64)}
         for name, est in zip(("entropy", "max_weight"), ests, strict=True)
