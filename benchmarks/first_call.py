@@ -20,12 +20,12 @@ CALLS = {
         lj.mc_estimate(lj.max_weight, lj.UniformSphere(5), 1000, 500.0, KEY, 64).mean
     ),
     "mc_estimate((entropy, max_weight), UniformSphere(4), 1e7, 16 betas, 4096)  [order statistics]": lambda: (
-        lj.mc_estimate((lj.entropy, lj.max_weight), lj.UniformSphere(4), 10**7, jnp.geomspace(1e3, 1e6, 16), KEY, 4096)[
-            0
-        ].mean
+        lj.mc_estimates(
+            (lj.entropy, lj.max_weight), lj.UniformSphere(4), 10**7, jnp.geomspace(1e3, 1e6, 16), KEY, 4096
+        )[0].mean
     ),
     "mc_estimate((entropy, max_weight), UniformSphere(8), 65536, 16 betas, 256)  [dense]": lambda: (
-        lj.mc_estimate(
+        lj.mc_estimates(
             (lj.entropy, lj.max_weight),
             lj.UniformSphere(8),
             65536,

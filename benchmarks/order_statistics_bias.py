@@ -28,19 +28,19 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lattn_jax import UniformSphere, theory
-from lattn_jax._observables import _entropy, _max_weight, atoms_summary, dense_summary, finisher
-from lattn_jax._sampling._contexts import ContextSampler
+from lattn_jax import UniformSphere, entropy, max_weight, theory
+from lattn_jax._observables import atoms_summary, dense_summary
+from lattn_jax._sampling._contexts import make_sampler
 
-KERNELS = {"max weight": _max_weight, "entropy": _entropy}
+KERNELS = {"max weight": max_weight, "entropy": entropy}
 SCALES = (0.1, 0.3, 1.0)  # beta / beta*_n
 
 
 def paired_bias(law, n: int, betas, key, num_contexts: int):
     """Per context, beta and observable (``KERNELS`` order): ``(approx - exact
     + first-order term, exact, truncation_error)``, shape ``(contexts, beta, 2, 3)``."""
-    sampler = ContextSampler.make(law, n, "order-statistics")
-    finishes = [finisher(k)[0] for k in KERNELS.values()]
+    sampler = make_sampler(law, n, "order-statistics")
+    finishes = [k.from_summary for k in KERNELS.values()]
 
     def one(k):
         g = jnp.sort(law.sample_gaps(k, n))

@@ -33,17 +33,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lattn_jax import UniformSphere, find_critical_beta
-from lattn_jax._observables import _max_weight
-from lattn_jax._sampling._contexts import DEFAULT_HEAD, ContextSampler
-from lattn_jax._sampling._streaming import StreamingSampler
+from lattn_jax import UniformSphere, find_critical_beta, max_weight
+from lattn_jax._sampling._contexts import DEFAULT_HEAD, StreamingSampler, make_sampler
 
 
 def paired(law, n: int, beta: float, keys, head: int = DEFAULT_HEAD, chunk: int = 2**20):
     """Per context: (streamed max weight over all n keys, order-statistics max weight
     from the same context's ``head`` smallest gaps)."""
-    stream = StreamingSampler(law, n, chunk, jnp.float32)
-    os_sampler = ContextSampler.make(law, n, "order-statistics", head=head, dtype=jnp.float32)
+    stream = StreamingSampler(law, n, chunk, jnp.dtype(jnp.float32))
+    os_sampler = make_sampler(law, n, "order-statistics", head=head, dtype=jnp.float32)
     beta = jnp.asarray(beta, jnp.float32)
 
     @jax.jit
@@ -51,7 +49,7 @@ def paired(law, n: int, beta: float, keys, head: int = DEFAULT_HEAD, chunk: int 
         summary = stream.summary(key, beta, head)
         exact = 1.0 / summary.s0
         smallest = -summary.top / beta  # the head smallest gaps, ascending
-        approx = os_sampler.evaluate(smallest, _max_weight, beta)
+        approx = os_sampler.evaluate(smallest, max_weight, beta)
         return exact, approx
 
     out = [jax.block_until_ready(one(k)) for k in keys]

@@ -12,6 +12,7 @@ from ._critical import critical_scan as critical_scan
 from ._critical import find_critical_beta as find_critical_beta
 from ._estimators import Estimate as Estimate
 from ._estimators import mc_estimate as mc_estimate
+from ._estimators import mc_estimates as mc_estimates
 from ._fit import PowerLawFit as PowerLawFit
 from ._fit import fit_power_law as fit_power_law
 from ._laws import AbstractGapLaw as AbstractGapLaw
@@ -27,6 +28,11 @@ from ._laws._simplex import Simplex as Simplex
 from ._laws._simplex import simplex_self_weight as simplex_self_weight
 from ._laws._vmf import VonMisesFisher as VonMisesFisher
 from ._laws._vmf import VonMisesFisherMixture as VonMisesFisherMixture
+from ._observables import AbstractObservable as AbstractObservable
+from ._observables import AbstractSummaryObservable as AbstractSummaryObservable
+from ._observables import Atoms as Atoms
+from ._observables import Summary as Summary
+from ._observables import TopKMass as TopKMass
 from ._observables import effective_size as effective_size
 from ._observables import entropy as entropy
 from ._observables import max_weight as max_weight

@@ -1,8 +1,9 @@
 """Critical-beta search: root-finding in ``log beta`` on Monte Carlo curves with
 JAX derivatives, on contexts sampled once (common random numbers)."""
 
-import functools
+import abc
 from collections.abc import Callable, Sequence
+from typing import Literal
 
 import equinox as eqx
 import jax
@@ -12,13 +13,13 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._estimators import context_values
 from ._laws import AbstractLaw, as_law
-from ._observables import _entropy, _max_weight
-from ._sampling._contexts import DEFAULT_HEAD, METHODS, ContextSampler, batch_size
+from ._observables import entropy, max_weight
+from ._sampling._contexts import DEFAULT_HEAD, METHODS, Method, batch_size, make_sampler
 from ._sampling._sharding import context_mesh, over_contexts, pad_keys, padded_count
 from ._sampling._streaming import DEFAULT_CHUNK
-from ._validation import check_choice, check_dtype, check_int, check_key, check_open_unit
+from ._validation import ArgumentValueError, check_choice, check_dtype, check_int, check_key, check_open_unit
 
-CRITERIA = ("max_weight", "entropy_curvature")
+Criterion = Literal["max_weight", "entropy_curvature"]
 _STEP_LISTENERS: list[Callable[[int, float, float], None]] = []  # innermost search last
 _PRESAMPLE_ELEMENTS = 2**26
 _SAMPLE_ELEMENTS = 2**18  # gaps per sampling chunk: the quantile's loops stay in cache
@@ -55,29 +56,71 @@ class CriticalBeta(eqx.Module):
     n: Float[Array, "*scan"]
 
 
-@functools.cache  # one function object per criterion, so jit caches keyed on it hit
-def _criterion(name: str) -> Callable:
-    """Per-context criterion ``c(value_at, t, level)`` at ``t = log beta``,
-    increasing through its root; ``value_at(kernel, beta)`` evaluates a gap kernel
-    on the context. ``level`` is traced: a new level needs no new compilation."""
-    if name == "max_weight":
+class _AbstractCriterion(eqx.Module):
+    """A per-context criterion ``c(value_at, t, level)`` at ``t = log beta``,
+    increasing through its root; ``value_at(observable, beta)`` evaluates an
+    observable on the context. ``level`` is traced: a new level needs no new
+    compilation. ``target(level)`` is the mean value at the root."""
 
-        def value(value_at, t, level):
-            return value_at(_max_weight, jnp.exp(t)) - level
+    @abc.abstractmethod
+    def __call__(self, value_at: Callable, t: Array, level: Array) -> Array: ...
 
-        return value
+    @abc.abstractmethod
+    def target(self, level: float) -> float: ...
 
-    def entropy_curvature_slope(value_at, t, level):
-        # -d^3 E[H] / d(log beta)^3: increasing through the peak of the curvature.
+    def check(self, level: float, n: int) -> None:
+        """``level`` usable at ``n`` (``ValueError`` otherwise)."""
+
+
+class _MaxWeightLevel(_AbstractCriterion):
+    """``E[max weight](beta) - level``."""
+
+    def __call__(self, value_at, t, level):
+        return value_at(max_weight, jnp.exp(t)) - level
+
+    def target(self, level):
+        return level
+
+    def check(self, level, n):
+        if level <= 1.0 / n:
+            raise ArgumentValueError(f"level must exceed 1/n = {1.0 / n:.3g} (the max weight at beta = 0), got {level}")
+
+
+class _EntropyCurvaturePeak(_AbstractCriterion):
+    """``-d^3 E[H] / d(log beta)^3``: increasing through the peak of the curvature."""
+
+    def __call__(self, value_at, t, level):
         def h(t_):
-            return value_at(_entropy, jnp.exp(t_))
+            return value_at(entropy, jnp.exp(t_))
 
         def derivative(f):
             return lambda t_: jax.jvp(f, (t_,), (jnp.ones_like(t_),))[1]
 
         return -derivative(derivative(derivative(h)))(t)
 
-    return entropy_curvature_slope
+    def target(self, level):
+        return 0.0
+
+
+CRITERIA: dict[str, _AbstractCriterion] = {
+    "max_weight": _MaxWeightLevel(),
+    "entropy_curvature": _EntropyCurvaturePeak(),
+}
+
+
+class _SearchState(eqx.Module):
+    """The safeguarded-Newton loop's carry: the last evaluation (at ``t``) with its
+    per-context values and slopes, the next point, the bracket, the step and the
+    iteration count."""
+
+    t: Array
+    t_next: Array
+    values: Array
+    slopes: Array
+    lo: Array
+    hi: Array
+    step: Array
+    it: Array
 
 
 def _notify_step(iteration, beta, value) -> None:
@@ -87,10 +130,10 @@ def _notify_step(iteration, beta, value) -> None:
 
 
 @eqx.filter_jit
-def _search(sampler, key, num_contexts, criterion, level, tol, max_steps, mesh=None, report=False):
+def _search(sampler, key, num_contexts, criterion, level, n, tol, max_steps, mesh=None, report=False) -> CriticalBeta:
     keys = jax.random.split(key, num_contexts)
     total = padded_count(num_contexts, mesh)
-    presample = sampler.method != "streaming" and total * sampler.row_size <= _PRESAMPLE_ELEMENTS
+    presample = sampler.presample and total * sampler.row_size <= _PRESAMPLE_ELEMENTS
     local = total // (1 if mesh is None else mesh.size)
     chunk = batch_size(local, sampler.row_size, _SAMPLE_ELEMENTS)
     rows = None
@@ -103,32 +146,29 @@ def _search(sampler, key, num_contexts, criterion, level, tol, max_steps, mesh=N
 
     def values_and_slopes(t):
         def one(row, t_):
-            def value_at(kernel, beta):
-                return sampler.evaluate(row, kernel, beta)
+            def value_at(observable, beta):
+                return sampler.evaluate(row, observable, beta)
 
             return jax.jvp(lambda s: criterion(value_at, s, level), (t_,), (jnp.ones_like(t_),))
 
         return context_values(one, sampler, keys, t, rows, mesh)
 
     # Start at the scale where the two nearest keys compete: beta ~ 1 / (g_(2) - g_(1)).
-    probe = rows[:64] if rows is not None else jax.vmap(sampler.sample)(keys[:64])
-    first_two = jax.vmap(lambda row: sampler.smallest(row, 2))(probe)
-    spacing = jnp.mean(first_two[:, 1] - first_two[:, 0])
-    t0 = -jnp.log(jnp.maximum(spacing, jnp.finfo(spacing.dtype).tiny))
+    t0 = sampler.start_log_beta(rows[:64] if rows is not None else jax.vmap(sampler.sample)(keys[:64]))
     inf = jnp.asarray(jnp.inf, t0.dtype)
 
     def cond(state):
-        return (jnp.abs(state["step"]) > tol) & (state["it"] < max_steps)
+        return (jnp.abs(state.step) > tol) & (state.it < max_steps)
 
     def body(state):
         # Evaluate at t, then propose the next t. The loop carries the last
         # evaluation, so the per-context values at the root come out of it
         # (one copy of the expensive body in the compiled program).
-        t, lo, hi = state["t_next"], state["lo"], state["hi"]
+        t, lo, hi = state.t_next, state.lo, state.hi
         values, slopes = values_and_slopes(t)
         f, df = jnp.mean(values), jnp.mean(slopes)
         if report:  # static: without a listener the program has no callback
-            jax.debug.callback(_notify_step, state["it"] + 1, jnp.exp(t), f)
+            jax.debug.callback(_notify_step, state.it + 1, jnp.exp(t), f)
         lo = jnp.where(f < 0, t, lo)
         hi = jnp.where(f < 0, hi, t)
         newton = t - f / jnp.where(df > 0, df, jnp.nan)
@@ -139,17 +179,17 @@ def _search(sampler, key, num_contexts, criterion, level, tol, max_steps, mesh=N
         down = jnp.clip(jnp.nan_to_num(newton, nan=t - 2.0), t - 2.0, t - 1e-3)
         t_next = jnp.where(bracketed, jnp.where(inside, newton, 0.5 * (lo + hi)), jnp.where(f < 0, up, down))
         step = jnp.where(bracketed | (jnp.abs(f) < tol * jnp.abs(df)), t_next - t, inf)
-        return dict(t=t, t_next=t_next, values=values, slopes=slopes, lo=lo, hi=hi, step=step, it=state["it"] + 1)
+        return _SearchState(t, t_next, values, slopes, lo, hi, step, state.it + 1)
 
     zeros = jnp.zeros((num_contexts,), t0.dtype)
-    state = dict(t=t0, t_next=t0, values=zeros, slopes=zeros, lo=-inf, hi=inf, step=inf, it=jnp.asarray(0))
-    state = jax.lax.while_loop(cond, body, state)
-    values, slopes = state["values"], state["slopes"]
-    slope = jnp.mean(slopes)
-    se_value = jnp.std(values, ddof=1) / jnp.sqrt(num_contexts)
-    beta = jnp.exp(state["t"])
-    converged = jnp.abs(state["step"]) <= tol
-    return beta, beta * se_value / jnp.abs(slope), jnp.mean(values), slope, state["it"], converged
+    state = jax.lax.while_loop(cond, body, _SearchState(t0, t0, zeros, zeros, -inf, inf, inf, jnp.asarray(0)))
+    slope = jnp.mean(state.slopes)
+    se_value = jnp.std(state.values, ddof=1) / jnp.sqrt(num_contexts)
+    beta = jnp.exp(state.t)
+    stderr = beta * se_value / jnp.abs(slope)
+    value = jnp.mean(state.values) + level  # the criterion's mean, not its offset from its target
+    converged = jnp.abs(state.step) <= tol
+    return CriticalBeta(beta, stderr, value, slope, state.it, converged, jnp.asarray(n, beta.dtype))
 
 
 def find_critical_beta(
@@ -159,8 +199,8 @@ def find_critical_beta(
     *,
     level: float = 0.5,
     num_contexts: int = 4096,
-    criterion: str = "max_weight",
-    method: str = "auto",
+    criterion: Criterion = "max_weight",
+    method: Method = "auto",
     head: int = DEFAULT_HEAD,
     chunk: int = DEFAULT_CHUNK,
     max_steps: int = 60,
@@ -232,33 +272,26 @@ def find_critical_beta(
     mesh = context_mesh(devices)
     max_steps = check_int("max_steps", max_steps, minimum=1)
     check_key("key", key)
-    check_choice("criterion", criterion, CRITERIA)
+    check_choice("criterion", criterion, tuple(CRITERIA))
     check_choice("method", method, METHODS)
     level = check_open_unit("level", level)
     dtype = check_dtype("dtype", dtype)
-    if criterion == "max_weight" and level <= 1.0 / n:
-        raise ValueError(f"level must exceed 1/n = {1.0 / n:.3g} (the max weight at beta = 0), got {level}")
-    if not isinstance(law, AbstractLaw):
-        raise TypeError(f"law must be a context law such as UniformSphere(d), got {type(law).__name__}")
+    CRITERIA[criterion].check(level, n)
     if on_step is not None and not callable(on_step):
         kind = type(on_step).__name__
         raise TypeError(f"on_step must be a function on_step(iteration, beta, value) or None, got {kind}")
-    sampler = ContextSampler.make(law, n, method, head, dtype, chunk)
+    sampler = make_sampler(law, n, method, head=head, chunk=chunk, dtype=dtype)
     tol = float(max(1e-9, 100 * jnp.finfo(sampler.dtype).eps))
-    fn = _criterion(criterion)
-    target = jnp.asarray(level if criterion == "max_weight" else 0.0, sampler.dtype)
-    args = (sampler, key, num_contexts, fn, target, tol, max_steps, mesh)
+    rule = CRITERIA[criterion]
+    target = jnp.asarray(rule.target(level), sampler.dtype)  # traced: a new level needs no new compilation
+    args = (sampler, key, num_contexts, rule, target, jnp.asarray(float(n), sampler.dtype), tol, max_steps, mesh)
     if on_step is None:
-        beta, stderr, value, slope, it, converged = _search(*args)
-    else:
-        _STEP_LISTENERS.append(on_step)
-        try:
-            beta, stderr, value, slope, it, converged = jax.block_until_ready(_search(*args, report=True))
-        finally:
-            _STEP_LISTENERS.pop()
-    if criterion == "max_weight":
-        value = value + level
-    return CriticalBeta(beta, stderr, value, slope, it, converged, jnp.asarray(float(n), beta.dtype))
+        return _search(*args)
+    _STEP_LISTENERS.append(on_step)
+    try:
+        return jax.block_until_ready(_search(*args, report=True))
+    finally:
+        _STEP_LISTENERS.pop()
 
 
 def critical_scan(

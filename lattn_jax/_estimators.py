@@ -1,6 +1,6 @@
-"""Monte Carlo estimates of observables over random contexts."""
+"""Monte Carlo estimates of observables over random contexts: the mean over
+contexts, its standard error and, on request, its derivative in ``beta``."""
 
-import functools
 from collections.abc import Callable, Sequence
 
 import equinox as eqx
@@ -10,12 +10,21 @@ import numpy as np
 from jax.sharding import Mesh
 from jaxtyping import Array, ArrayLike, Float, Key, PRNGKeyArray, PyTree
 
-from ._laws import AbstractLaw
-from ._observables import atoms_kernel, stack_kernels
-from ._sampling._contexts import DEFAULT_HEAD, METHODS, ContextSampler, batch_size, exact_method
+from ._laws import AbstractLaw, check_law
+from ._observables import AbstractObservable, as_observable, stack
+from ._sampling._contexts import (
+    DEFAULT_HEAD,
+    METHODS,
+    AbstractSampler,
+    Method,
+    auto_fallback,
+    batch_size,
+    make_sampler,
+)
 from ._sampling._sharding import context_mesh, over_contexts, pad_keys, padded_count
 from ._sampling._streaming import DEFAULT_CHUNK
 from ._validation import (
+    ArgumentTypeError,
     check_beta,
     check_bool,
     check_choice,
@@ -35,7 +44,7 @@ class Estimate(eqx.Module):
     ``truncation_error`` (order statistics only, else ``None``) is the mean over
     the contexts of ``|1/2 sum_j c_j d^2 f / dc_j^2|``, the second-order change of the
     observable when the far keys' random sum is replaced by its conditional mean
-    (see ``ContextSampler.truncation_error``): a bound on the method's bias
+    (see ``OrderStatisticsSampler.truncation_error``): a bound on the method's bias
     of ``mean`` to be read against ``stderr``.
 
     Example:
@@ -58,24 +67,9 @@ def _mean_and_stderr(values: Array) -> tuple[Array, Array]:
     return jnp.mean(values, axis=0), jnp.std(values, axis=0, ddof=1) / jnp.sqrt(num)
 
 
-class _KeyContexts(eqx.Module):
-    """Samples whole key contexts, for user observables ``f(q, keys, beta)``."""
-
-    law: AbstractLaw
-    n: int = eqx.field(static=True)
-    dtype: jnp.dtype = eqx.field(static=True)
-
-    @property
-    def row_size(self) -> int:
-        return self.n * self.law.dim
-
-    def sample(self, key):
-        return self.law.sample(key, self.n, self.dtype)
-
-
 def context_values(
     per_context: Callable[[Array, Array], PyTree[Array]],
-    sampler: ContextSampler | _KeyContexts,
+    sampler: AbstractSampler,
     keys: Key[Array, " contexts"],
     beta: Array,
     rows: Array | None = None,
@@ -104,34 +98,18 @@ def context_values(
     return values if total == num else jax.tree.map(lambda x: x[:num], values)
 
 
-@functools.cache
-def _gap_function(kernel: Callable) -> Callable:
-    def per_context(sampler, row, beta):
-        return sampler.evaluate(row, kernel, beta)
-
-    return per_context
-
-
-@functools.cache
-def _truncation_function(kernel: Callable) -> Callable:
-    def per_context(sampler, row, beta):
-        return jnp.abs(sampler.truncation_error(row, kernel, beta))
-
-    return per_context
-
-
 @eqx.filter_jit
-def _estimate(per_context, sampler, key, beta, num_contexts, derivative, truncation=None, mesh=None):
+def _estimate(observable, sampler, key, beta, num_contexts, derivative, mesh=None):
     keys = jax.random.split(key, num_contexts)
     flat = jnp.ravel(beta)
 
     def one(row, b):
         def f(b_):
-            return jax.vmap(lambda bi: per_context(sampler, row, bi))(b_)
+            return jax.vmap(lambda bi: sampler.evaluate(row, observable, bi))(b_)
 
         values, tangents = jax.jvp(f, (b,), (jnp.ones_like(b),)) if derivative else (f(b), None)
         # Order statistics' bias term, on the same rows (a 3 x 3 Hessian per context and beta).
-        bias = None if truncation is None else jax.vmap(lambda bi: truncation(sampler, row, bi))(b)
+        bias = None if sampler.exact else jax.vmap(lambda bi: jnp.abs(sampler.truncation_error(row, observable, bi)))(b)
         return values, tangents, bias
 
     values, tangents, bias = context_values(one, sampler, keys, flat, mesh=mesh)
@@ -141,34 +119,26 @@ def _estimate(per_context, sampler, key, beta, num_contexts, derivative, truncat
     if derivative:
         dmean, dstderr = _mean_and_stderr(tangents)
         dmean, dstderr = dmean.reshape(shape), dstderr.reshape(shape)
-    if truncation is not None:
+    if bias is not None:
         trunc = jnp.mean(bias, axis=0).reshape(shape)
     return Estimate(mean.reshape(shape), stderr.reshape(shape), dmean, dstderr, trunc)
 
 
-@functools.cache
-def _key_function(observable: Callable) -> Callable:
-    def per_context(sampler, keys, beta):
-        return observable(sampler.law.query(keys.dtype), keys, beta)
-
-    return per_context
-
-
 def mc_estimate(
-    observable: Callable | tuple[Callable, ...],
+    observable: "AbstractObservable | Callable",
     law: AbstractLaw,
     n: int,
     beta: ArrayLike,
     key: PRNGKeyArray,
     num_contexts: int = 256,
     *,
-    method: str = "auto",
+    method: Method = "auto",
     derivative: bool = False,
     head: int = DEFAULT_HEAD,
     chunk: int = DEFAULT_CHUNK,
     devices: int | str | Sequence | None = None,
     dtype=None,
-) -> Estimate | tuple[Estimate, ...]:
+) -> Estimate:
     """Monte Carlo estimate of ``E[observable(q, keys, beta)]`` over random contexts.
 
     Each of ``num_contexts`` contexts holds ``n`` keys from ``law`` and is scored
@@ -178,13 +148,13 @@ def mc_estimate(
     and a ``beta`` curve is smooth. ``beta`` may be an array: every value is
     evaluated on the same contexts (one pass) and the result has its shape.
 
-    Built-in observables (``entropy``, ``max_weight``, ``top_k_mass`` via
-    ``functools.partial``, ``effective_size``, ``participation_ratio``) run on
-    gaps with the chosen ``method`` (see ``lattn_jax._sampling._contexts``); any other
-    ``f(q, keys, beta)`` runs on sampled keys (dense only). A tuple of built-in
-    observables is evaluated on the same contexts in one pass (each context
-    drawn once) and gives a tuple of estimates, equal to separate calls with the
-    same key.
+    Observables ([`AbstractObservable`][lattn_jax.AbstractObservable] instances:
+    ``entropy``, ``max_weight``, ``TopKMass(k)``, ``effective_size``,
+    ``participation_ratio`` or a subclass of one's own) run on gaps with the
+    chosen ``method`` (see ``lattn_jax._sampling._contexts``); a plain function
+    ``f(q, keys, beta)`` runs on sampled keys (dense only). For several
+    observables on the same contexts in one pass use
+    [`mc_estimates`][lattn_jax.mc_estimates].
 
     Methods: ``"dense"`` (all gaps in memory), ``"streaming"`` (all keys in
     chunks of ``chunk``, memory O(chunk), for any ``n``), ``"order-statistics"``
@@ -196,10 +166,12 @@ def mc_estimate(
     is redone exactly, dense up to ``2**22`` keys and streaming above (under a
     JAX transformation, where the check cannot run, order statistics stays).
     Without a gap law, auto is dense or streaming by the same size rule.
+    Streaming takes the summary observables (the built-ins, and subclasses of
+    [`AbstractSummaryObservable`][lattn_jax.AbstractSummaryObservable]).
 
     Args:
-        observable: a scalar function ``f(q, keys, beta)``, or a tuple of
-            built-in observables.
+        observable: an observable such as ``lj.entropy`` or ``lj.TopKMass(3)``,
+            or a scalar function ``f(q, keys, beta)``.
         law: the context law, e.g. ``UniformSphere(4)``.
         n: keys per context, ``>= 2``.
         beta: inverse temperature(s), finite and ``>= 0``.
@@ -216,7 +188,7 @@ def mc_estimate(
         dtype: float dtype of the computation (default: JAX's default float).
 
     Returns:
-        An [`Estimate`][lattn_jax.Estimate], or a tuple of them for a tuple of observables.
+        An [`Estimate`][lattn_jax.Estimate].
 
     Example:
         >>> import jax
@@ -224,10 +196,69 @@ def mc_estimate(
         >>> est = lj.mc_estimate(lj.max_weight, lj.UniformSphere(3), 1000, 400.0, jax.random.key(0), 512)
         >>> bool(0.4 < est.mean < 0.7), bool(est.stderr < 0.02)
         (True, True)
-        >>> h, w = lj.mc_estimate((lj.entropy, lj.max_weight), lj.UniformSphere(3), 1000, 400.0, jax.random.key(0), 512)
-        >>> bool(abs(w.mean - est.mean) < 1e-6)
+        >>> top3 = lj.mc_estimate(lj.TopKMass(3), lj.UniformSphere(3), 1000, 400.0, jax.random.key(0), 512)
+        >>> bool(top3.mean > est.mean)
         True
     """
+    if isinstance(observable, tuple | list):
+        raise ArgumentTypeError(
+            "observable must be one observable; for several on the same contexts use "
+            "lj.mc_estimates((lj.entropy, lj.max_weight), ...)"
+        )
+    obs = as_observable("observable", observable)
+    args = (law, n, beta, key, num_contexts, method, derivative, head, chunk, devices, dtype)
+    return _run(observable if obs is None else obs, obs is None, *args)
+
+
+def mc_estimates(
+    observables: "tuple[AbstractObservable, ...]",
+    law: AbstractLaw,
+    n: int,
+    beta: ArrayLike,
+    key: PRNGKeyArray,
+    num_contexts: int = 256,
+    *,
+    method: Method = "auto",
+    derivative: bool = False,
+    head: int = DEFAULT_HEAD,
+    chunk: int = DEFAULT_CHUNK,
+    devices: int | str | Sequence | None = None,
+    dtype=None,
+) -> tuple[Estimate, ...]:
+    """[`mc_estimate`][lattn_jax.mc_estimate] of several observables on the same
+    contexts, in one pass (each context drawn once; the summary observables
+    share one pass over the keys): one [`Estimate`][lattn_jax.Estimate] per
+    observable, equal to separate calls with the same key. The arguments are
+    those of ``mc_estimate``; ``observables`` is a non-empty tuple of
+    observables (``AbstractObservable`` instances; not plain functions). With
+    ``method="auto"`` the exact redo happens for all of them together.
+
+    Example:
+        >>> import jax
+        >>> import lattn_jax as lj
+        >>> law, key = lj.UniformSphere(3), jax.random.key(0)
+        >>> h, w = lj.mc_estimates((lj.entropy, lj.max_weight), law, 1000, 400.0, key, 512)
+        >>> bool(abs(w.mean - lj.mc_estimate(lj.max_weight, law, 1000, 400.0, key, 512).mean) < 1e-6)
+        True
+    """
+    if not isinstance(observables, tuple | list) or not observables:
+        raise ArgumentTypeError(
+            "observables must be a non-empty tuple of built-in observables such as (lj.entropy, lj.max_weight) "
+            f"or AbstractObservable instances, got {observables!r}"
+        )
+    if not all(isinstance(o, AbstractObservable) for o in observables):
+        bad = next(o for o in observables if not isinstance(o, AbstractObservable))
+        raise ArgumentTypeError(
+            "observables must hold built-in observables such as lj.entropy or lj.TopKMass(3) (or AbstractObservable "
+            f"instances), not plain functions or functools.partial objects, got {bad!r}"
+        )
+    args = (law, n, beta, key, num_contexts, method, derivative, head, chunk, devices, dtype)
+    out = _run(stack(tuple(observables)), False, *args)
+    return tuple(jax.tree.map(lambda x, i=i: x[..., i], out) for i in range(len(observables)))
+
+
+def _run(observable, keys, law, n, beta, key, num_contexts, method, derivative, head, chunk, devices, dtype):
+    """Validate, choose the sampler once, estimate (and redo exactly where auto must)."""
     n = check_int("n", n, minimum=2)
     num_contexts = check_int("num_contexts", num_contexts, minimum=2)
     head = check_int("head", head, minimum=2)
@@ -238,34 +269,16 @@ def mc_estimate(
     check_choice("method", method, METHODS)
     derivative = check_bool("derivative", derivative)
     dtype = check_dtype("dtype", dtype)
-    if not isinstance(law, AbstractLaw):
-        raise TypeError(f"law must be a context law such as UniformSphere(d), got {type(law).__name__}")
-    observables = observable if isinstance(observable, tuple) else None
-    if observables is not None:
-        kernels = tuple(atoms_kernel(o) if callable(o) else None for o in observables)
-        if not kernels or None in kernels:
-            raise TypeError("a tuple of observables must hold built-in observables only (entropy, max_weight, ...)")
-        kernel = stack_kernels(kernels)
-    elif not callable(observable):
-        raise TypeError(f"observable must be a function f(q, keys, beta), got {type(observable).__name__}")
-    else:
-        kernel = atoms_kernel(observable)
+    check_law("law", law)
     dtype = jnp.dtype(dtype or default_float())
     beta = jnp.asarray(beta, dtype)
-    if kernel is None:
-        if method in ("order-statistics", "streaming"):
-            raise ValueError(f"method={method!r} works for the built-in observables only; use method='dense'")
-        sampler = _KeyContexts(law, n, dtype)
-        return _estimate(_key_function(observable), sampler, key, beta, num_contexts, derivative, None, mesh)
-    sampler = ContextSampler.make(law, n, method, head, dtype, chunk)
-    truncation = _truncation_function(kernel) if sampler.method == "order-statistics" else None
-    out = _estimate(_gap_function(kernel), sampler, key, beta, num_contexts, derivative, truncation, mesh)
-    if method == "auto" and truncation is not None and _too_coarse(out):
-        sampler = ContextSampler.make(law, n, exact_method(n), head, dtype, chunk)
-        out = _estimate(_gap_function(kernel), sampler, key, beta, num_contexts, derivative, None, mesh)
-    if observables is None:
-        return out
-    return tuple(jax.tree.map(lambda x, i=i: x[..., i], out) for i in range(len(observables)))
+    sampler = make_sampler(law, n, method, head=head, chunk=chunk, dtype=dtype, keys=keys)
+    sampler.check(observable)
+    out = _estimate(observable, sampler, key, beta, num_contexts, derivative, mesh)
+    fallback = auto_fallback(law, n, method, sampler, chunk=chunk, dtype=dtype)
+    if fallback is not None and _too_coarse(out):
+        out = _estimate(observable, fallback, key, beta, num_contexts, derivative, mesh)
+    return out
 
 
 AUTO_TOLERANCE = 0.1

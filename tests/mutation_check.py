@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 MUTATIONS = {
     "entropy-sign": (
         "lattn_jax/_observables.py",
-        "return jnp.log(s.s0) - s.s1 / s.s0",
-        "return jnp.log(s.s0) + s.s1 / s.s0",
+        "return jnp.log(summary.s0) - summary.s1 / summary.s0",
+        "return jnp.log(summary.s0) + summary.s1 / summary.s0",
         ["tests/test_observables.py"],
     ),
     "order-statistics-off-by-one": (

@@ -14,7 +14,7 @@ from conftest import assert_z
 from scipy import integrate, special, stats
 
 from lattn_jax import UniformSphere, theory
-from lattn_jax._sampling._contexts import ContextSampler, resolve_method
+from lattn_jax._sampling._contexts import make_sampler, resolve_method
 
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("order_statistics_bias", ROOT / "benchmarks/order_statistics_bias.py")
@@ -52,7 +52,7 @@ def test_order_statistics_sampler_law_at_head_dimensions(key, d):
     E[g_(j)] = int_0^1 2 I^{-1}_{p,p}(Q_j(t)) dt, Q_j the Beta(j, n - j + 1)
     quantile of U_(j) and p = (d - 1) / 2; |z| < 4 over 4096 contexts."""
     n, p = 10**6, (d - 1) / 2
-    sampler = ContextSampler.make(UniformSphere(d), n, "order-statistics")
+    sampler = make_sampler(UniformSphere(d), n, "order-statistics")
     rows = np.asarray(jax.vmap(sampler.sample)(jax.random.split(key, 4096)), np.float64)
     for j in [1, 10, 2048]:
         expected, _ = integrate.quad(

@@ -8,7 +8,6 @@ allowed; the CLI exits 2 with one line and no traceback.
 without a case here, so the audit keeps up with the API."""
 
 import contextlib
-import functools
 import inspect
 import io
 
@@ -157,7 +156,7 @@ def test_observables_reject_bad_beta(beta):
 @settings(max_examples=10, deadline=None)  # each call computes the weights before checking k against n
 @given(st.one_of(st.integers(max_value=0), st.integers(min_value=6), non_integral, not_a_number, st.booleans()))
 def test_top_k_mass_k(k):
-    _allowed(_raises(lambda: lj.top_k_mass(Q, KEYS, 1.0, k=k), "k must"))
+    _allowed(_raises(lambda: lj.TopKMass(k)(Q, KEYS, 1.0), "k must"))
 
 
 @SETTINGS
@@ -193,6 +192,12 @@ def test_mc_estimate_names_keys_dtypes(method, key, dtype, flag):
 
 def test_mc_estimate_rejects_order_statistics_for_user_observables():
     _raises(_mc(observable=lambda q, k, b: jnp.sum(k), method="order-statistics"), "order-statistics")
+
+
+@SETTINGS
+@given(st.one_of(st.just(()), st.just(lj.entropy), st.just((lj.entropy, 3)), st.just((lambda q, k, b: 0.0,))))
+def test_mc_estimates_observables(observables):
+    _allowed(_raises(lambda: lj.mc_estimates(observables, LAW, 100, 1.0, KEY, 8), "observables must"))
 
 
 def _crit(**kwargs):
@@ -639,6 +644,10 @@ AUDITED = {
     "lattn_jax.effective_size",
     "lattn_jax.participation_ratio",
     "lattn_jax.mc_estimate",
+    "lattn_jax.mc_estimates",
+    "lattn_jax.TopKMass",
+    "lattn_jax.AbstractObservable",
+    "lattn_jax.AbstractSummaryObservable",
     "lattn_jax.find_critical_beta",
     "lattn_jax.critical_scan",
     "lattn_jax.fit_power_law",
@@ -699,6 +708,8 @@ RESULTS = {
     "lattn_jax.RegimeMap",
     "lattn_jax.ScheduleFit",
     "lattn_jax.LocalExponent",
+    "lattn_jax.Atoms",
+    "lattn_jax.Summary",
 }
 
 
@@ -714,8 +725,7 @@ def test_every_public_function_is_audited():
 
 def test_traced_values_pass_through_validation():
     # Inside jit/vmap/grad the eager checks step aside (no ConcretizationTypeError).
-    top2 = functools.partial(lj.top_k_mass, k=2)
-    assert jax.jit(top2)(Q, KEYS, 1.0).shape == ()
+    assert jax.jit(lj.top_k_mass)(Q, KEYS, 1.0).shape == ()
 
 
 # --- the command line ----------------------------------------------------------------------------------------

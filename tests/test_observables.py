@@ -1,12 +1,12 @@
-import functools
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 from conftest import rtol
 
+import lattn_jax as lj
 from lattn_jax import (
+    TopKMass,
     UniformSphere,
     effective_size,
     entropy,
@@ -15,7 +15,14 @@ from lattn_jax import (
     top_k_mass,
 )
 
-OBSERVABLES = [entropy, max_weight, functools.partial(top_k_mass, k=3), effective_size, participation_ratio]
+OBSERVABLES = [entropy, max_weight, TopKMass(3), effective_size, participation_ratio]
+NAMES = {
+    entropy: "entropy",
+    max_weight: "max_weight",
+    TopKMass(3): "top_k_mass",
+    effective_size: "effective_size",
+    participation_ratio: "participation_ratio",
+}
 
 
 def _reference(name, q, keys, beta):
@@ -36,7 +43,7 @@ def _reference(name, q, keys, beta):
 
 
 def _name(f):
-    return (f.func if isinstance(f, functools.partial) else f).__name__
+    return NAMES[f]
 
 
 @pytest.mark.parametrize("observable", OBSERVABLES, ids=_name)
@@ -129,9 +136,10 @@ def test_float32_at_beta_1e9():
 def test_top_k_bounds(key):
     keys = UniformSphere(3).sample(key, 10)
     q = jnp.array([1.0, 0.0, 0.0])
-    assert float(top_k_mass(q, keys, 2.0, k=10)) == pytest.approx(1.0, rel=1e-6)
+    assert float(TopKMass(10)(q, keys, 2.0)) == pytest.approx(1.0, rel=1e-6)
     with pytest.raises(ValueError, match="k must be an integer in"):
-        top_k_mass(q, keys, 2.0, k=11)
+        TopKMass(11)(q, keys, 2.0)
+    assert top_k_mass == TopKMass(2)
 
 
 @pytest.mark.parametrize("observable", OBSERVABLES, ids=_name)
@@ -140,3 +148,75 @@ def test_bad_beta(key, observable, beta):
     keys = UniformSphere(3).sample(key, 10)
     with pytest.raises(ValueError, match="beta must be finite and >= 0"):
         observable(jnp.array([1.0, 0.0, 0.0]), keys, beta)
+
+
+# --- observables as types ------------------------------------------------------------------------------------
+
+
+def test_observables_hash_by_value():
+    """Modules with static fields: equal configurations are equal and hash alike,
+    so jit caches keyed on them hit without identity tricks."""
+    assert TopKMass(3) == TopKMass(3) and hash(TopKMass(3)) == hash(TopKMass(3))
+    assert TopKMass(3) != TopKMass(4)
+    assert lj._observables.Entropy() == entropy
+
+
+@pytest.mark.parametrize("k", [0, -1, 2.5, True, "3"])
+def test_top_k_mass_needs_a_positive_integer(k):
+    with pytest.raises((TypeError, ValueError), match="k must be an integer"):
+        TopKMass(k)
+
+
+def test_partial_of_a_builtin_points_to_top_k_mass(key):
+    import functools
+
+    with pytest.raises(TypeError, match=r"TopKMass\(k\)"):
+        lj.mc_estimate(functools.partial(top_k_mass, k=3), UniformSphere(3), 100, 1.0, key, 8)
+
+
+class _NearestShare(lj.AbstractObservable):
+    """w_(1) / (w_(1) + w_(2)): only the two nearest keys matter."""
+
+    def on_atoms(self, atoms, beta):
+        g1, g2 = atoms.smallest(2)
+        return jax.nn.sigmoid(beta * (g2 - g1))
+
+
+class _SecondMoment(lj.AbstractSummaryObservable):
+    """sum_i w_i^2 from the summary (1 / participation ratio)."""
+
+    def from_summary(self, s):
+        return s.s2 / (s.s0 * s.s0)
+
+
+def test_custom_observables_by_subclassing(key):
+    """A subclass of the base is an observable: callable on keys, run on gaps by
+    every method it allows, agreeing with a brute-force reference."""
+    law = UniformSphere(4)
+    keys = law.sample(key, 500)
+    q = law.query()
+    w = np.asarray(jax.nn.softmax(30.0 * keys @ q), np.float64)
+    top2 = np.sort(w)[-2:]
+    assert float(_NearestShare()(q, keys, 30.0)) == pytest.approx(top2[1] / top2.sum(), rel=1e-4)
+    assert float(_SecondMoment()(q, keys, 30.0)) == pytest.approx(np.sum(w**2), rel=1e-4)
+    for method in ["dense", "order-statistics", "streaming"]:
+        est = lj.mc_estimate(_SecondMoment(), law, 500, 30.0, key, 16, method=method)
+        assert 0 < float(est.mean) <= 1
+    with pytest.raises(TypeError, match="streaming"):
+        lj.mc_estimate(_NearestShare(), law, 500, 30.0, key, 16, method="streaming")
+
+
+def test_generic_truncation_equals_the_closed_form(key, x64):
+    """The base class's count curvature (forward-over-forward derivatives in the
+    far atoms' counts) equals a summary observable's closed form (Hessian in the sums)."""
+    from lattn_jax._sampling._contexts import make_sampler
+
+    sampler = make_sampler(UniformSphere(4), 10**6, "order-statistics", head=64)
+    row = sampler.sample(key)
+    for beta in [100.0, 3000.0]:
+        atoms = sampler.atoms(row, jnp.asarray(beta))
+        for observable in [entropy, max_weight, participation_ratio, _SecondMoment()]:
+            closed = observable.count_curvature(atoms, beta, sampler.head)
+            generic = lj.AbstractObservable.count_curvature(observable, atoms, beta, sampler.head)
+            assert abs(float(generic)) > 1e-12
+            np.testing.assert_allclose(closed, generic, rtol=1e-8)

@@ -32,7 +32,7 @@ def _observables(q, keys, beta):
         max_weight(q, keys, beta),
         participation_ratio(q, keys, beta),
         effective_size(q, keys, beta),
-        top_k_mass(q, keys, beta, k=2),
+        top_k_mass(q, keys, beta),  # TopKMass(2)
         jax.grad(entropy, argnums=2)(q, keys, beta),
     )
 
@@ -100,6 +100,6 @@ def test_bad_n_is_rejected_with_its_name(bad_n):
 def test_bad_beta_is_rejected_with_its_name(bad_beta):
     keys = UniformSphere(3).sample(jax.random.key(0), 5)
     q = jnp.array([1.0, 0.0, 0.0])
-    for observable in [entropy, max_weight, functools.partial(top_k_mass, k=2)]:
+    for observable in [entropy, max_weight, top_k_mass]:
         with pytest.raises(ValueError, match="beta must be finite and >= 0"):
             observable(q, keys, bad_beta)

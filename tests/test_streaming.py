@@ -8,6 +8,7 @@ from conftest import assert_z, rtol
 
 from lattn_jax import (
     EmpiricalKeys,
+    TopKMass,
     UniformSphere,
     effective_size,
     entropy,
@@ -15,13 +16,11 @@ from lattn_jax import (
     max_weight,
     mc_estimate,
     participation_ratio,
-    top_k_mass,
 )
-from lattn_jax._observables import Atoms, atoms_kernel, stack_kernels
-from lattn_jax._sampling._contexts import TAIL_NODES, ContextSampler, resolve_method
-from lattn_jax._sampling._streaming import StreamingSampler
+from lattn_jax._observables import TAIL_NODES, Atoms, stack
+from lattn_jax._sampling._contexts import StreamingSampler, make_sampler, resolve_method
 
-OBSERVABLES = [entropy, max_weight, participation_ratio, effective_size, functools.partial(top_k_mass, k=3)]
+OBSERVABLES = [entropy, max_weight, participation_ratio, effective_size, TopKMass(3)]
 
 
 def _chunked_gaps(sampler: StreamingSampler, key) -> jax.Array:
@@ -40,10 +39,10 @@ def test_streaming_equals_dense_on_the_same_gaps(key):
     dtype = jnp.dtype(jnp.float32)
     sampler = StreamingSampler(UniformSphere(4), 1000, 128, dtype)
     gaps = _chunked_gaps(sampler, key)
-    kernels = [atoms_kernel(observable) for observable in OBSERVABLES]
+    kernels = OBSERVABLES
 
     def dense(b):
-        return jnp.stack([kernel(Atoms(gaps), b) for kernel in kernels])
+        return jnp.stack([kernel.on_atoms(Atoms(gaps), b) for kernel in kernels])
 
     def streamed(b):
         return jnp.stack([sampler.evaluate(key, kernel, b) for kernel in kernels])
@@ -74,7 +73,7 @@ def test_streaming_estimate_agrees_with_dense(key):
     law = UniformSphere(3)
     betas = jnp.array([30.0, 600.0, 8000.0])  # beta* ~ 0.4 n = 800
     k1, k2 = jax.random.split(key)
-    for observable in [entropy, functools.partial(top_k_mass, k=3)]:
+    for observable in [entropy, TopKMass(3)]:
         dense = mc_estimate(observable, law, 2000, betas, k1, 256, method="dense")
         stream = mc_estimate(observable, law, 2000, betas, k2, 256, method="streaming", chunk=700)
         assert stream.truncation_error is None
@@ -100,8 +99,8 @@ def test_large_context_with_small_chunks(key):
     sampler = StreamingSampler(UniformSphere(3), n, chunk, jnp.dtype(jnp.float32))
     gaps = _chunked_gaps(sampler, key)
     beta = jnp.asarray(0.4 * n, jnp.float32)
-    want = atoms_kernel(max_weight)(Atoms(gaps), beta)
-    got = sampler.evaluate(key, atoms_kernel(max_weight), beta)
+    want = max_weight.on_atoms(Atoms(gaps), beta)
+    got = sampler.evaluate(key, max_weight, beta)
     np.testing.assert_allclose(got, want, rtol=rtol(jnp.float32))
 
 
@@ -125,9 +124,9 @@ def test_truncation_error_of_max_weight_has_closed_form(key, x64):
     """For the max weight 1/Z the Poisson second-order term is Var(T) / Z^3 with
     Var(T) = sum_j c_j e^{-2 beta (g_j - g_1)} over the tail atoms."""
     law = UniformSphere(8)
-    sampler = ContextSampler.make(law, 20_000, "order-statistics", head=256)
+    sampler = make_sampler(law, 20_000, "order-statistics", head=256)
     rows = jax.vmap(sampler.sample)(jax.random.split(key, 8))
-    kernel = atoms_kernel(max_weight)
+    kernel = max_weight
 
     @jax.jit
     @functools.partial(jax.vmap, in_axes=(0, None))
@@ -155,7 +154,7 @@ def _truncation_by_second_derivatives(sampler, row, kernel, beta):
     def along(direction):
         def f(t):  # counts c (1 + t e_j): d^2 f / dt^2 = c_j^2 f_jj
             counts = jnp.concatenate([head_counts, tail_counts + jnp.log1p(t * direction)])
-            return kernel(Atoms(atoms.gaps, counts, sampler.head), beta)
+            return kernel.on_atoms(Atoms(atoms.gaps, counts, sampler.head), beta)
 
         zero = jnp.zeros((), row.dtype)
         return jax.jvp(lambda s: jax.jvp(f, (s,), (jnp.ones_like(s),))[1], (zero,), (jnp.ones_like(zero),))[1]
@@ -170,9 +169,9 @@ def test_truncation_error_equals_the_second_derivatives_of_every_kernel(key, x64
     (all five observables, stacked, so each one's finisher is checked), from deep
     sub-critical (beta* ~ 1e4 here) to 0.3 beta*."""
     law = UniformSphere(4)
-    sampler = ContextSampler.make(law, 10**6, "order-statistics", head=64)
+    sampler = make_sampler(law, 10**6, "order-statistics", head=64)
     rows = jax.vmap(sampler.sample)(jax.random.split(key, 3))
-    kernel = stack_kernels(tuple(atoms_kernel(o) for o in OBSERVABLES))
+    kernel = stack(tuple(OBSERVABLES))
     summary_route = jax.jit(jax.vmap(lambda r, b: sampler.truncation_error(r, kernel, b), (0, None)))
     definition = jax.jit(jax.vmap(lambda r, b: _truncation_by_second_derivatives(sampler, r, kernel, b), (0, None)))
     for beta in [100.0, 300.0, 3000.0]:  # above ~1e4 the term underflows (< 1e-40)
@@ -216,6 +215,6 @@ def test_streaming_bad_input(key):
     with pytest.raises(ValueError, match="built-in observables only"):
         mc_estimate(user, UniformSphere(3), 100, 1.0, key, 4, method="streaming")
     with pytest.raises(ValueError, match=r"k must be an integer in \[1, 10\]"):
-        mc_estimate(functools.partial(top_k_mass, k=11), UniformSphere(3), 10, 1.0, key, 4, method="streaming")
+        mc_estimate(TopKMass(11), UniformSphere(3), 10, 1.0, key, 4, method="streaming")
     with pytest.raises(ValueError, match="chunk must be an integer >= 1"):
         mc_estimate(max_weight, UniformSphere(3), 100, 1.0, key, 4, method="streaming", chunk=0)

@@ -17,18 +17,17 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 import lattn_jax as lj  # noqa: E402
-from lattn_jax._observables import Atoms, _entropy, _max_weight  # noqa: E402
-from lattn_jax._sampling._contexts import ContextSampler  # noqa: E402
+from lattn_jax._sampling._contexts import make_sampler  # noqa: E402
 
 law, n = lj.UniformSphere(64), 20_000
 dense = jax.vmap(lambda k: law.sample_gaps(k, n))(jax.random.split(jax.random.key(0), 256))
-sampler = ContextSampler.make(law, n, "order-statistics")
+sampler = make_sampler(law, n, "order-statistics")
 heads = jnp.sort(dense, axis=1)[:, : sampler.head]
 print(f"{'beta':>6} {'observable':>11} {'E (all n gaps)':>15} {'paired bias':>12} {'MC err, 1024 ctx':>17}")
 for beta in [8.0, 13.0, 26.0, 52.0, 104.0]:  # beta* ~ 52 at n = 2e4
-    for name, f in [("max weight", _max_weight), ("entropy", _entropy)]:
-        exact = jax.vmap(lambda g, f=f, b=beta: f(Atoms(g), b))(dense)
-        approx = jax.vmap(lambda h, f=f, b=beta: f(sampler.atoms(h, b), b))(heads)
+    for name, f in [("max weight", lj.max_weight), ("entropy", lj.entropy)]:
+        exact = jax.vmap(lambda g, f=f, b=beta: f.on_atoms(lj.Atoms(g), b))(dense)
+        approx = jax.vmap(lambda h, f=f, b=beta: f.on_atoms(sampler.atoms(h, b), b))(heads)
         mean, bias = float(jnp.mean(exact)), float(jnp.mean(approx - exact))
         err = float(jnp.std(exact)) / np.sqrt(1024)
         print(f"{beta:>6} {name:>11} {mean:>15.6f} {bias:>12.2e} {err:>17.2e}")

@@ -12,8 +12,8 @@ import optax
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._laws import AbstractLaw, check_law
-from .._observables import _max_weight
-from .._sampling._contexts import METHODS, ContextSampler
+from .._observables import max_weight
+from .._sampling._contexts import METHODS, Method, make_sampler
 from .._validation import check_choice, check_dtype, check_int, check_key, check_open_unit
 from ._schedule import PowerLaw
 
@@ -84,7 +84,7 @@ def fit_schedule(
     optimizer: optax.GradientTransformation | None = None,
     steps: int = 300,
     num_contexts: int = 512,
-    method: str = "auto",
+    method: Method = "auto",
     head: int = DEFAULT_FIT_HEAD,
     init: PowerLaw | None = None,
     dtype=None,
@@ -154,13 +154,13 @@ def fit_schedule(
     if init is not None and not isinstance(init, PowerLaw):
         raise TypeError(f"init must be a PowerLaw such as PowerLaw(1.0, 0.5), got {type(init).__name__}")
     optimizer = cosine_adam(0.1, steps) if optimizer is None else optimizer
-    samplers = [ContextSampler.make(law, n, method, head, dtype) for n in ns]
+    samplers = [make_sampler(law, n, method, head=head, dtype=dtype) for n in ns]
     init_params = None if init is None else (init.log_prefactor, init.exponent)
     return _fit(samplers, key, level, optimizer, steps, num_contexts, init_params)
 
 
 def _per_context_max_weight(sampler, row, beta):
-    return sampler.evaluate(row, _max_weight, beta)
+    return sampler.evaluate(row, max_weight, beta)
 
 
 @eqx.filter_jit
@@ -169,26 +169,26 @@ def _fit(samplers, key, level, optimizer, steps, num_contexts, init_params):
     log_n = jnp.log(jnp.stack([jnp.asarray(s.n, dtype) for s in samplers]))
     center = jnp.mean(log_n)
     keys = jax.vmap(lambda k: jax.random.split(k, num_contexts))(jax.random.split(key, len(samplers)))
-    if samplers[0].method == "order-statistics":
-        # One sampler with a stacked n: one copy of the context code for all n.
+    per_row = jax.vmap(_per_context_max_weight, in_axes=(None, 0, None))
+    if len({jax.tree.structure(s) for s in samplers}) == 1:
+        # The samplers differ in arrays only (n is traced, as in order statistics):
+        # one stacked sampler, one copy of the context code for all n.
         stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *samplers)
         rows = jax.vmap(lambda s, k: jax.vmap(s.sample)(k))(stacked, keys)
 
         def per_n(params):
             beta = jnp.exp(params[0] + params[1] * (log_n - center))
-            per_row = jax.vmap(_per_context_max_weight, in_axes=(None, 0, None))
             return jax.vmap(per_row)(stacked, rows, beta)
 
-        first = list(rows[:, :64])
+        start = jax.vmap(lambda s, r: s.start_log_beta(r[:64]))(stacked, rows)
     else:
         rows = [jax.vmap(s.sample)(k) for s, k in zip(samplers, keys, strict=True)]
 
         def per_n(params):
             beta = jnp.exp(params[0] + params[1] * (log_n - center))
-            per_row = jax.vmap(_per_context_max_weight, in_axes=(None, 0, None))
             return jnp.stack([per_row(s, row, b) for s, row, b in zip(samplers, rows, beta, strict=True)])
 
-        first = [row[:64] for row in rows]
+        start = jnp.stack([s.start_log_beta(row[:64]) for s, row in zip(samplers, rows, strict=True)])
 
     def loss_fn(params):
         values = per_n(params)
@@ -197,9 +197,7 @@ def _fit(samplers, key, level, optimizer, steps, num_contexts, init_params):
 
     if init_params is None:
         # The scale where the two nearest keys compete, 1 / (g_(2) - g_(1)), as in find_critical_beta.
-        first_two = [-jax.lax.top_k(-row, 2)[0] for row in first]
-        t0 = -jnp.mean(jnp.log(jnp.stack([jnp.mean(f[:, 1] - f[:, 0]) for f in first_two])))
-        params = jnp.stack([t0, jnp.zeros((), dtype)])
+        params = jnp.stack([jnp.mean(start), jnp.zeros((), dtype)])
     else:
         p = jnp.asarray(init_params[1], dtype)
         params = jnp.stack([jnp.asarray(init_params[0], dtype) + p * center, p])

@@ -9,11 +9,11 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
-from .._critical import find_critical_beta
-from .._estimators import mc_estimate
+from .._critical import critical_scan
+from .._estimators import mc_estimates
 from .._laws import AbstractLaw, check_law
 from .._observables import entropy, max_weight
-from .._sampling._contexts import DEFAULT_HEAD, METHODS
+from .._sampling._contexts import DEFAULT_HEAD, METHODS, Method
 from .._validation import check_array, check_choice, check_int, check_key, check_real
 from ._schedule import AbstractSchedule
 
@@ -101,7 +101,7 @@ def critical_betas(
     key: PRNGKeyArray,
     *,
     num_contexts: int = 1024,
-    method: str = "auto",
+    method: Method = "auto",
     head: int = DEFAULT_HEAD,
     dtype=None,
     callback: Callable[[int], None] | None = None,
@@ -122,16 +122,9 @@ def critical_betas(
     check_key("key", key)
     check_law("law", law)
     _check_callback(callback)
-    betas, stderrs = [], []
-    for i, n in enumerate(ns):
-        crit = find_critical_beta(
-            law, n, jax.random.fold_in(key, i), num_contexts=num_contexts, method=method, head=head, dtype=dtype
-        )
-        betas.append(crit.beta)
-        stderrs.append(crit.stderr)
-        if callback is not None:
-            callback(n)
-    return jnp.stack(betas), jnp.stack(stderrs)
+    each = None if callback is None else lambda n, _: callback(n)
+    scan = critical_scan(law, ns, key, num_contexts=num_contexts, method=method, head=head, dtype=dtype, callback=each)
+    return scan.beta, scan.stderr
 
 
 def regime_map(
@@ -143,7 +136,7 @@ def regime_map(
     num_contexts: int = 1024,
     critical: "AbstractSchedule | tuple[Array, Array] | None" = None,
     band: float = DEFAULT_BAND,
-    method: str = "auto",
+    method: Method = "auto",
     head: int = DEFAULT_HEAD,
     dtype=None,
     callback: Callable[[int], None] | None = None,
@@ -225,7 +218,7 @@ def regime_map(
     for i, n in enumerate(ns):
         k = jax.random.fold_in(k_est, i)
         # Both observables in one pass over the same contexts.
-        mw, h = mc_estimate(
+        mw, h = mc_estimates(
             (max_weight, entropy), law, n, beta[:, i], k, num_contexts, method=method, head=head, dtype=dtype
         )
         for name, value in [("mw", mw.mean), ("mw_se", mw.stderr), ("h", h.mean), ("h_se", h.stderr)]:

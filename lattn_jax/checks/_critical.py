@@ -4,16 +4,17 @@ Poisson-process limit, and ``beta*_n`` against ``critical_constant``."""
 import math
 from pathlib import Path
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from .._critical import find_critical_beta
-from .._estimators import mc_estimate
+from .._estimators import mc_estimates
 from .._fit import fit_power_law
 from .._laws import AbstractLaw, PowerDensity, UniformSphere
-from .._observables import _log_key_weights, entropy, max_weight
-from .._sampling._contexts import ContextSampler
+from .._observables import entropy, max_weight
+from .._sampling._contexts import make_sampler
 from ..theory import (
     critical_constant,
     critical_exponent,
@@ -23,31 +24,12 @@ from ..theory import (
     sample_limit_weights,
 )
 from . import Comparison
+from ._common import mean_se, pyplot, save
 
 _COLLAPSE_NS = (10**4, 10**6)
 _GAMMA_FACTORS = (0.5, 1.0, 2.0)
 _CONTEXTS = 2048
 _LIMIT_SAMPLES = 4096
-
-
-def _mean_se(x) -> tuple[float, float]:
-    x = np.asarray(x, np.float64)
-    return float(x.mean()), float(x.std(ddof=1) / math.sqrt(x.size))
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(plt, fig, plot_dir, name: str) -> None:
-    fig.tight_layout()
-    fig.savefig(Path(plot_dir) / name)
-    plt.close(fig)
 
 
 def check_collapse(key, *, plot_dir: Path | None = None, d: int = 3) -> list[Comparison]:
@@ -62,14 +44,13 @@ def check_collapse(key, *, plot_dir: Path | None = None, d: int = 3) -> list[Com
     rows = []
     limit_h = []
     for i, gamma in enumerate(gammas):
-        limit_h.append(_mean_se(sample_limit_entropy(jax.random.fold_in(k_limit, i), d, float(gamma), _LIMIT_SAMPLES)))
+        limit_h.append(mean_se(sample_limit_entropy(jax.random.fold_in(k_limit, i), d, float(gamma), _LIMIT_SAMPLES)))
     limit_w = np.asarray(limit_mean_max_weight(d, gammas))
     sims = {}
     for j, n in enumerate(_COLLAPSE_NS):
         k = jax.random.fold_in(k_sim, j)
         betas = gammas * n**p
-        w = mc_estimate(max_weight, law, n, betas, k, _CONTEXTS)
-        h = mc_estimate(entropy, law, n, betas, k, _CONTEXTS)
+        w, h = mc_estimates((max_weight, entropy), law, n, betas, k, _CONTEXTS)
         sims[n] = (w, h)
         for i, gamma in enumerate(gammas):
             label = f"d={d}, n={n:.0e}, gamma={gamma / g_star:.1f} gamma*"
@@ -86,7 +67,7 @@ def check_collapse(key, *, plot_dir: Path | None = None, d: int = 3) -> list[Com
 
 
 def _plot_collapse(plot_dir, d, g_star, sims, gammas, limit_w, limit_h):
-    plt = _pyplot()
+    plt = pyplot()
     grid = np.geomspace(0.1, 10.0, 60) * g_star
     curve = np.asarray(limit_mean_max_weight(d, grid))
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.9), dpi=150)
@@ -102,22 +83,22 @@ def _plot_collapse(plot_dir, d, g_star, sims, gammas, limit_w, limit_h):
         ax.set_ylabel(name)
         ax.legend()
     fig.suptitle(f"Collapse onto the critical-scale limit, d = {d}")
-    _save(plt, fig, plot_dir, "collapse.png")
+    save(plt, fig, plot_dir, "collapse.png")
+
+
+@eqx.filter_jit
+def _top(sampler, keys, beta, k):
+    def one(key_):
+        log_w, _ = sampler.atoms(sampler.sample(key_), beta).log_weights(beta)
+        return jnp.exp(log_w[:k])
+
+    return jax.lax.map(one, keys, batch_size=256)
 
 
 def _top_weights(law: AbstractLaw, n: int, beta: float, key, num_contexts: int, k: int) -> np.ndarray:
     """Per-context ``k`` largest weights (order statistics: the head holds them)."""
-    sampler = ContextSampler.make(law, n, "order-statistics")
-
-    @jax.jit
-    def top(keys):
-        def one(key_):
-            log_w, _ = _log_key_weights(sampler.atoms(sampler.sample(key_), beta), beta)
-            return jnp.exp(log_w[:k])
-
-        return jax.lax.map(one, keys, batch_size=256)
-
-    return np.asarray(top(jax.random.split(key, num_contexts)))
+    sampler = make_sampler(law, n, "order-statistics")
+    return np.asarray(_top(sampler, jax.random.split(key, num_contexts), jnp.asarray(beta, sampler.dtype), k))
 
 
 def check_ordered_weights(key, *, plot_dir: Path | None = None, d: int = 3, n: int = 10**6) -> list[Comparison]:
@@ -129,14 +110,14 @@ def check_ordered_weights(key, *, plot_dir: Path | None = None, d: int = 3, n: i
     sim = _top_weights(UniformSphere(d), n, g_star * n ** critical_exponent(d), k_sim, _CONTEXTS, 3)
     rows = []
     for j in range(3):
-        (m_lim, se_lim), (m_sim, se_sim) = _mean_se(limit[:, j]), _mean_se(sim[:, j])
+        (m_lim, se_lim), (m_sim, se_sim) = mean_se(limit[:, j]), mean_se(sim[:, j])
         rows.append(
             Comparison(
                 "critical", f"E[W_({j + 1})], d={d}, n={n:.0e}, gamma*", m_lim, m_sim, math.hypot(se_lim, se_sim)
             )
         )
     if plot_dir is not None:
-        plt = _pyplot()
+        plt = pyplot()
         fig, ax = plt.subplots(figsize=(6.4, 4.6), dpi=110)
         for j in range(3):
             for data, style, who in ((limit[:, j], "-", "limit"), (sim[:, j], "--", f"n = {n:.0e}")):
@@ -146,7 +127,7 @@ def check_ordered_weights(key, *, plot_dir: Path | None = None, d: int = 3, n: i
         ax.set_ylabel("CDF")
         ax.set_title(f"Ordered weights at the critical scale, d = {d}")
         ax.legend(fontsize=8)
-        _save(plt, fig, plot_dir, "ordered_weights.png")
+        save(plt, fig, plot_dir, "ordered_weights.png")
     return rows
 
 
@@ -190,7 +171,7 @@ def check_critical_convergence(key, *, plot_dir: Path | None = None) -> list[Com
         )
         curves.append((name, ns, ratio, se / ns**p, g_star, corrected))
     if plot_dir is not None:
-        plt = _pyplot()
+        plt = pyplot()
         fig, ax = plt.subplots(figsize=(6.4, 4.6), dpi=110)
         for j, (name, ns, ratio, ratio_se, g_star, corrected) in enumerate(curves):
             ax.errorbar(ns, ratio / g_star, ratio_se / g_star, fmt="o", color=f"C{j}", label=f"{name}: simulation")
@@ -200,5 +181,5 @@ def check_critical_convergence(key, *, plot_dir: Path | None = None) -> list[Com
         ax.set_xlabel("n")
         ax.set_ylabel(r"$\beta^*_n / (\gamma^* n^{2/\alpha})$")
         ax.legend(fontsize=8)
-        _save(plt, fig, plot_dir, "critical_convergence.png")
+        save(plt, fig, plot_dir, "critical_convergence.png")
     return rows

@@ -6,6 +6,7 @@ backward heat flow for time ``1/beta``."""
 import math
 from pathlib import Path
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -14,6 +15,7 @@ from .._attention import attention_output
 from .._laws._vmf import VonMisesFisher
 from ..theory import heat_displacement, heat_flow_mean_resultant, mean_resultant
 from . import Comparison
+from ._common import mean_se, pyplot
 
 _D = 3
 _KAPPA = 1.0
@@ -31,25 +33,24 @@ def _law() -> VonMisesFisher:
     return VonMisesFisher(jnp.eye(_D)[1], _KAPPA)
 
 
-def _mean_se(x) -> tuple[float, float]:
-    x = np.asarray(x, np.float64)
-    return float(x.mean()), float(x.std(ddof=1) / math.sqrt(x.size))
+@eqx.filter_jit
+def _displacement_run(law: VonMisesFisher, keys, betas):
+    q, mu = law.query(), law.means[0]
+
+    def one(k):
+        context = law.sample(k, _DISPLACEMENT_N)
+        return jax.vmap(lambda b: attention_output(q, context, b) @ mu)(betas)
+
+    return jax.lax.map(one, keys, batch_size=32)
 
 
 def _displacements(law: VonMisesFisher, key, betas: jax.Array) -> np.ndarray:
     """Per context and ``beta``: the output's component along the vMF mean."""
-    q, mu = law.query(), law.means[0]
-
-    def one(k):
-        keys = law.sample(k, _DISPLACEMENT_N)
-        return jax.vmap(lambda b: attention_output(q, keys, b) @ mu)(betas)
-
-    run = jax.jit(lambda ks: jax.lax.map(one, ks, batch_size=32))
-    return np.asarray(run(jax.random.split(key, _DISPLACEMENT_CONTEXTS)), np.float64)
+    return np.asarray(_displacement_run(law, jax.random.split(key, _DISPLACEMENT_CONTEXTS), betas), np.float64)
 
 
-def _step_increments(law: VonMisesFisher, key, beta: float) -> np.ndarray:
-    """``<mu, o / |o|> - <mu, x>`` for fresh vMF queries ``x`` over ``n`` vMF keys."""
+@eqx.filter_jit
+def _step_run(law: VonMisesFisher, keys, beta):
     mu = law.means[0]
 
     def one(k):
@@ -60,8 +61,12 @@ def _step_increments(law: VonMisesFisher, key, beta: float) -> np.ndarray:
         moved = out / jnp.linalg.norm(out, axis=1, keepdims=True)
         return moved @ mu - queries @ mu
 
-    run = jax.jit(lambda ks: jax.lax.map(one, ks))
-    return np.asarray(run(jax.random.split(key, _STEP_CONTEXTS)), np.float64).ravel()
+    return jax.lax.map(one, keys)
+
+
+def _step_increments(law: VonMisesFisher, key, beta: float) -> np.ndarray:
+    """``<mu, o / |o|> - <mu, x>`` for fresh vMF queries ``x`` over ``n`` vMF keys."""
+    return np.asarray(_step_run(law, jax.random.split(key, _STEP_CONTEXTS), beta), np.float64).ravel()
 
 
 def check_heat(key, *, plot_dir: Path | None = None) -> list[Comparison]:
@@ -86,12 +91,12 @@ def check_heat(key, *, plot_dir: Path | None = None) -> list[Comparison]:
     rows = []
     theory = np.asarray(heat_displacement(law, betas) @ mu)
     for i, beta in enumerate(_DISPLACEMENT_BETAS):
-        mean, se = _mean_se(disp[:, i])
+        mean, se = mean_se(disp[:, i])
         label = f"displacement (A_d/beta) grad log rho, d={_D}, kappa={_KAPPA:g}, n={_DISPLACEMENT_N}, beta={beta:g}"
         rows.append(Comparison("heat", label, float(theory[i]), mean, se))
     a_kappa = float(mean_resultant(_D, _KAPPA))
     step_theory = float(heat_flow_mean_resultant(_D, a_kappa, _STEP_BETA)) - a_kappa
-    mean, se = _mean_se(_step_increments(law, k_step, _STEP_BETA))
+    mean, se = mean_se(_step_increments(law, k_step, _STEP_BETA))
     label = f"<mu, x> growth per step, e^((d-1)/beta) flow, d={_D}, kappa={_KAPPA:g}, n=2e4, beta={_STEP_BETA:g}"
     rows.append(Comparison("heat", label, step_theory, mean, se))
     if plot_dir is not None:
@@ -100,11 +105,7 @@ def check_heat(key, *, plot_dir: Path | None = None) -> list[Comparison]:
 
 
 def _plot(plot_dir: Path, law: VonMisesFisher, disp: np.ndarray) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     mu = law.means[0]
     grid = np.geomspace(2.0, 100.0, 60)
     first_order = np.asarray(heat_displacement(law, jnp.asarray(grid)) @ mu)

@@ -5,6 +5,7 @@ entropy, the output's mean and its Gaussian fluctuations against
 import math
 from pathlib import Path
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -14,6 +15,7 @@ from .._laws import UniformSphere
 from .._observables import entropy
 from ..theory import log_partition, mean_field_entropy, mean_resultant, output_covariance, output_mean
 from . import Comparison
+from ._common import pyplot
 
 _D = 4
 _N = 1000
@@ -45,6 +47,11 @@ def _context_stats(law: UniformSphere, key, betas: jax.Array) -> tuple[jax.Array
     return jax.vmap(at)(betas)
 
 
+@eqx.filter_jit
+def _run(law: UniformSphere, keys, betas):
+    return jax.lax.map(lambda k: _context_stats(law, k, betas), keys, batch_size=64)
+
+
 def check_mean_field(key, *, plot_dir: Path | None = None) -> list[Comparison]:
     """``d = 4``, ``n = 1000``, ``beta = 2, 6`` (2048 contexts of dense keys,
     shared by all rows): ``E[Z/n] = M_d(beta)`` (exact at every ``n``); ``E[H]``
@@ -54,9 +61,7 @@ def check_mean_field(key, *, plot_dir: Path | None = None) -> list[Comparison]:
     of the standardized output components (``mean_field_qq.png``)."""
     law = UniformSphere(_D)
     betas = jnp.asarray(_BETAS)
-    keys = jax.random.split(key, _CONTEXTS)
-    run = jax.jit(lambda ks: jax.lax.map(lambda k: _context_stats(law, k, betas), ks, batch_size=64))
-    stats, outputs = run(keys)
+    stats, outputs = _run(law, jax.random.split(key, _CONTEXTS), betas)
     stats = np.asarray(stats, np.float64)  # (contexts, beta, stat)
     mean = stats.mean(axis=0)
     stderr = stats.std(axis=0, ddof=1) / math.sqrt(_CONTEXTS)
@@ -82,11 +87,9 @@ def check_mean_field(key, *, plot_dir: Path | None = None) -> list[Comparison]:
 
 
 def _plot_qq(plot_dir: Path, outputs: np.ndarray, theory: np.ndarray) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from scipy.special import ndtri
+
+    plt = pyplot()
 
     fig, axes = plt.subplots(1, len(_BETAS), figsize=(4.5 * len(_BETAS), 4.2), dpi=150)
     for i, (ax, beta) in enumerate(zip(np.atleast_1d(axes), _BETAS, strict=True)):

@@ -10,10 +10,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._laws import UniformSphere
-from .._observables import _max_weight
-from .._sampling._contexts import ContextSampler
+from .._observables import max_weight
+from .._sampling._contexts import OrderStatisticsSampler, make_sampler
 from ..theory import expected_max_weight_deficit, prob_max_weight_above, supercritical_rate
 from . import Comparison
+from ._common import mean_se, pyplot
 
 _N = 10**5
 _EPS = 0.01
@@ -23,18 +24,14 @@ _HEAD = 64  # exact nearest keys per context; the far ones are folded in (order 
 
 
 @jax.jit
-def _run(sampler: ContextSampler, keys, beta):
-    return jax.lax.map(lambda k: _max_weight(sampler.atoms(sampler.sample(k), beta), beta), keys, batch_size=1024)
+def _run(sampler: OrderStatisticsSampler, keys, beta):
+    return jax.lax.map(lambda k: sampler.evaluate(sampler.sample(k), max_weight, beta), keys, batch_size=1024)
 
 
 def _max_weights(d: int, beta: float, key) -> np.ndarray:
-    sampler = ContextSampler.make(UniformSphere(d), _N, "order-statistics", _HEAD)
+    sampler = make_sampler(UniformSphere(d), _N, "order-statistics", head=_HEAD)
     keys = jax.random.split(key, _CONTEXTS)
     return np.asarray(_run(sampler, keys, jnp.asarray(beta, sampler.dtype)), np.float64)
-
-
-def _mean_se(x: np.ndarray) -> tuple[float, float]:
-    return float(x.mean()), float(x.std(ddof=1) / math.sqrt(x.size))
 
 
 def check_supercritical(key, *, plot_dir: Path | None = None) -> list[Comparison]:
@@ -53,8 +50,8 @@ def check_supercritical(key, *, plot_dir: Path | None = None) -> list[Comparison
         beta = gamma * _N ** (2.0 / (d - 1))
         w = _max_weights(d, beta, jax.random.fold_in(key, i))
         label = f"d={d}, n=1e5, beta/n^(2/(d-1))={gamma:g}"
-        p, p_se = _mean_se((w > 1.0 - _EPS).astype(np.float64))
-        deficit, deficit_se = _mean_se(1.0 - w)
+        p, p_se = mean_se((w > 1.0 - _EPS).astype(np.float64))
+        deficit, deficit_se = mean_se(1.0 - w)
         sims[(d, gamma)] = (deficit, deficit_se)
         rows.append(
             Comparison(
@@ -84,11 +81,7 @@ def check_supercritical(key, *, plot_dir: Path | None = None) -> list[Comparison
 
 
 def _plot(plot_dir: Path, sims: dict) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=110)
     for j, d in enumerate(sorted({d for d, _ in sims})):
         gammas = np.geomspace(2.0, 500.0, 40)

@@ -91,7 +91,7 @@ def _phase_transition_curves() -> list[tuple]:
     import jax.numpy as jnp
     import numpy as np
 
-    from .._estimators import mc_estimate
+    from .._estimators import mc_estimates
     from .._laws import UniformSphere
     from .._observables import entropy, max_weight
     from ..theory import critical_exponent
@@ -102,7 +102,7 @@ def _phase_transition_curves() -> list[tuple]:
         key = jax.random.fold_in(jax.random.key(0), n)
         # Both observables in one pass; exact (dense) contexts, since the grid reaches deep into the
         # sub-critical regime where "auto" would fall back to dense anyway.
-        w, h = mc_estimate((max_weight, entropy), law, n, beta, key, 512, method="dense")
+        w, h = mc_estimates((max_weight, entropy), law, n, beta, key, 512, method="dense")
         curves.append((n, np.asarray(beta), np.asarray(w.mean), np.asarray(h.mean)))
     return curves
 

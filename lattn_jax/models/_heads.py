@@ -29,7 +29,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float, Int, PRNGKeyArray
 
 from .._critical import find_critical_beta
-from .._estimators import mc_estimate
+from .._estimators import mc_estimate, mc_estimates
 from .._fit import fit_power_law
 from .._laws import AbstractLaw
 from .._laws._empirical import LocalExponent
@@ -657,7 +657,7 @@ def _head(scores_law, key, ns, level, num_contexts, real_length) -> dict:
         mw.append(float(est.mean))
         mw_se.append(float(est.stderr))
     k_real = jax.random.fold_in(key, len(ns))
-    iid_mw, iid_h = mc_estimate(
+    iid_mw, iid_h = mc_estimates(
         (max_weight, entropy), scores_law, real_length, 1.0, k_real, num_contexts, method="dense"
     )
     return dict(

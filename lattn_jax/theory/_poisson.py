@@ -41,11 +41,9 @@ from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .._laws import AbstractGapLaw, AbstractLaw, UniformSphere
 from .._numerics._quadrature import competitors, nodes, solve_increasing
-from .._numerics._special import legendre_unit
-from .._observables import Atoms, _entropy, _log_key_weights
+from .._observables import Atoms, entropy, tail_atoms
 from .._validation import check_array, check_int, check_key, check_open_unit, default_float
 
-_TAIL_NODES = 48
 _NODES = 64  # outer and middle tanh-sinh rules
 _INNER_NODES = 64  # each of the two inner rules (96 agrees to 3e-10)
 _U_MAX = 60.0  # the nearest point's u = Lambda(x) stops at 60 (e^{-60} of its law beyond)
@@ -226,11 +224,7 @@ def _limit_atoms(key: PRNGKeyArray, a: float, log_lam: Array, num_points: int, d
     at head dimensions ``lam`` underflows float32 (``log lam ~ -a log a``)."""
     arrivals = jnp.cumsum(jax.random.exponential(key, (num_points,), dtype))
     x = jnp.exp((jnp.log(arrivals) - log_lam) / a)
-    x_last = x[-1]
-    nodes, weights = legendre_unit(_TAIL_NODES, dtype)
-    t = -jnp.log1p(-nodes)  # x = x_last + t, dx = e^t dv
-    tail = x_last + t
-    log_counts = jnp.log(weights) + log_lam + math.log(a) + (a - 1.0) * jnp.log(tail) + t
+    tail, log_counts = tail_atoms(x[-1], 1.0, jnp.inf, lambda v: log_lam + math.log(a) + (a - 1.0) * jnp.log(v), dtype)
     return Atoms(jnp.concatenate([x, tail]), jnp.concatenate([jnp.zeros((num_points,), dtype), log_counts]), num_points)
 
 
@@ -266,7 +260,7 @@ def sample_limit_weights(
     @jax.vmap
     def one(key_):
         atoms = _limit_atoms(key_, a, log_lam, num_points, log_lam.dtype)
-        log_w, _ = _log_key_weights(atoms, 1.0)
+        log_w, _ = atoms.log_weights(1.0)
         return jnp.exp(log_w[:k])
 
     return one(keys)
@@ -290,6 +284,6 @@ def sample_limit_entropy(
     @jax.jit
     @jax.vmap
     def one(key_):
-        return _entropy(_limit_atoms(key_, a, log_lam, num_points, log_lam.dtype), 1.0)
+        return entropy.on_atoms(_limit_atoms(key_, a, log_lam, num_points, log_lam.dtype), 1.0)
 
     return one(keys)
