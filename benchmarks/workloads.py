@@ -203,64 +203,108 @@ def w1_lattn(cfg: W1Config, method: str = "dense") -> dict:
     key = jax.random.key(cfg.seed)
     betas = jnp.asarray(cfg.betas)
     observables = (lj.entropy, lj.max_weight)
-    ests = block(lj.mc_estimates(observables, law, cfg.n, betas, key, cfg.contexts, method=method, dtype=jnp.float32))
+    ests = block(lj.mc_estimate(observables, law, cfg.n, betas, key, cfg.contexts, method=method, dtype=jnp.float32))
     return {
         name: {"mean": np.asarray(est.mean, np.float64), "stderr": np.asarray(est.stderr, np.float64)}
         for name, est in zip(("entropy", "max_weight"), ests, strict=True)
     }
 
 
-def _floor_fns(cfg: W1Config):
-    """The floor's two parts: drawing the random numbers lattn-jax's gap sampler
-    draws (per key: ``1 + (d - 1) % 2`` normals and ``(d - 1) // 2`` 32-bit words,
-    reduced by a sum so nothing is dead code; ``_laws._uniform_gaps``) and one
-    fused pass per beta over in-memory gaps: one ``exp`` per key and the two sums
-    an online softmax needs for entropy and max weight, as dot products one
-    context at a time (the fastest form measured on CPU; about 3x faster than the
-    same sums as a reduction, which is reported beside it). Plus, for reference
-    and not in the floor, the ``d`` normals per key that the peers draw."""
-    per_chunk = max(1, min(cfg.contexts, 2**22 // cfg.n))
-    k = cfg.d - 1
+def batch_size_used(cfg: W1Config) -> int:
+    """Contexts per chunk of lattn-jax's dense estimator and of the floor."""
+    from lattn_jax._sampling._contexts import batch_size
 
-    def draws(key):
-        k_normal, k_bits = jax.random.split(key)
-        z = jax.random.normal(k_normal, (1 + k % 2, cfg.n), jnp.float32)
-        bits = jax.random.bits(k_bits, (k // 2, cfg.n, 2 if k == 2 else 1), jnp.uint32)
-        return jnp.sum(z) + jnp.sum(bits & 1).astype(jnp.float32)
+    return batch_size(cfg.contexts, cfg.n)
+
+
+def sampler_words_per_key(d: int) -> int:
+    """The 32-bit random words ``UniformSphere(d)``'s dense sampler draws per key
+    in float32 (``_laws._sphere._uniform_gaps``): ``1 + (d - 1) % 2`` normals (one
+    word each) and ``(d - 1) // 2`` exponentials (one word each, two when ``d = 3``).
+    5 in d = 8."""
+    k = d - 1
+    return 1 + k % 2 + (k // 2) * (2 if k == 2 else 1)
+
+
+# The floor's per-beta pass, as a dot with ones and as a reduction: which one XLA's
+# CPU backend runs faster depends on the CPU (a dot on the AMD EPYC of the first
+# runs, the reduction on the Intel Xeon of later ones), so both are timed in every
+# round and the floor is the faster of the two.
+FLOOR_FORMS = ("floor, dot products", "floor, reductions")
+
+
+def _sum_dot(e):
+    return jnp.dot(e, jnp.ones_like(e))
+
+
+def _floor_fns(cfg: W1Config) -> dict[str, Callable]:
+    """The floor of W1 and its parts, jitted.
+
+    The floor (``FLOOR_FORMS``, one per form of the sum) is one fused pass per
+    context, chunked over contexts exactly as ``mc_estimate`` chunks them
+    (``lax.map`` with the estimator's ``batch_size``), nothing materialised
+    beyond one chunk: draw the ``sampler_words_per_key(d)`` 32-bit words per key
+    that lattn-jax's sampler draws (one ``jax.random.bits`` call per context,
+    JAX's default generator), fold them into one number per key (XOR, then the
+    23 high bits as a float in ``[0, 1)``: every word reaches the result), and
+    for each beta one ``exp`` and one add per key into ``sum_i exp(-beta u_i)``.
+    The ``(contexts, betas)`` sums are returned and blocked on. It is what any
+    implementation that draws the same random words and computes one softmax
+    weight per key and beta has to do; lattn-jax also turns the words into
+    gaps, subtracts the smallest gap and forms a second sum.
+
+    The parts, for reference (their sum is not a bound: each runs alone):
+    "floor: random numbers" is the floor's words alone (folded and summed per
+    context, same chunks); "floor: one pass per beta" the floor's per-beta pass
+    alone over lattn-jax's gaps held in memory (dot form), and "reference: one
+    pass per beta as a reduction" the same pass as ``jnp.sum``. "reference: d
+    normals per key" times the ``d`` normals per key the peers draw.
+    """
+    words = sampler_words_per_key(cfg.d)
+    size = batch_size_used(cfg)
+    size = None if size == 1 else size  # as the estimator (a size-1 dot chunk is miscomputed on CPU)
+
+    def over_contexts(per_context, key):
+        return jax.lax.map(per_context, jax.random.split(key, cfg.contexts), batch_size=size)
+
+    def unit(k):
+        w = jax.random.bits(k, (words, cfg.n), jnp.uint32)
+        x = w[0]
+        for j in range(1, words):
+            x = x ^ w[j]
+        return jax.lax.bitcast_convert_type((x >> 9) | jnp.uint32(0x3F800000), jnp.float32) - 1.0
+
+    def fused(total):
+        @jax.jit
+        def floor(key, betas):
+            return over_contexts(lambda k: jax.lax.map(lambda b: total(jnp.exp(-b * unit(k))), betas), key)
+
+        return floor
 
     @jax.jit
     def rng(key):
-        return jax.lax.map(draws, jax.random.split(key, cfg.contexts), batch_size=per_chunk)
+        return over_contexts(lambda k: _sum_dot(unit(k)), key)
 
     @jax.jit
     def normals(key):
         one = lambda k: jnp.sum(jax.random.normal(k, (cfg.n, cfg.d), jnp.float32))  # noqa: E731
-        return jax.lax.map(one, jax.random.split(key, cfg.contexts), batch_size=per_chunk)
+        return over_contexts(one, key)
 
-    @jax.jit
-    def one_pass(gaps, betas):
-        def per_context(g):
-            u = g - jnp.min(g)
+    def pass_over(total):
+        @jax.jit
+        def one_pass(gaps, betas):
+            return jax.lax.map(lambda g: jax.lax.map(lambda b: total(jnp.exp(-b * g)), betas), gaps, batch_size=size)
 
-            def per_beta(beta):
-                e = jnp.exp(-beta * u)
-                return jnp.dot(e, jnp.ones_like(e)), jnp.dot(e, u)
+        return one_pass
 
-            return jax.vmap(per_beta)(betas)
-
-        return jax.lax.map(per_context, gaps)
-
-    @jax.jit
-    def one_pass_reduction(gaps, betas):
-        u = gaps - jnp.min(gaps, axis=-1, keepdims=True)
-
-        def per_beta(beta):
-            e = jnp.exp(-beta * u)
-            return jnp.sum(e, axis=-1), jnp.sum(e * u, axis=-1)
-
-        return jax.lax.map(per_beta, betas)
-
-    return rng, one_pass, one_pass_reduction, normals
+    return {
+        FLOOR_FORMS[0]: fused(_sum_dot),
+        FLOOR_FORMS[1]: fused(jnp.sum),
+        "floor: random numbers": rng,
+        "floor: one pass per beta": pass_over(_sum_dot),
+        "reference: d normals per key": normals,
+        "reference: one pass per beta as a reduction": pass_over(jnp.sum),
+    }
 
 
 def w1_agreement(results: dict, reference: str, paired: set[str]) -> dict:
@@ -299,7 +343,7 @@ def run_w1(cfg: W1Config, reps: int, peers: list[str], log=print) -> dict:
         impls["numpy"] = lambda: w1_numpy(cfg)
     if "torch" in peers:
         impls["torch"] = lambda: w1_torch(cfg)
-    rng, one_pass, one_pass_reduction, normals = _floor_fns(cfg)
+    fns = _floor_fns(cfg)
     key = jax.random.key(cfg.seed)
     betas = jnp.asarray(cfg.betas)
     gaps = jax.jit(
@@ -307,14 +351,26 @@ def run_w1(cfg: W1Config, reps: int, peers: list[str], log=print) -> dict:
             jax.random.split(k, cfg.contexts)
         )
     )(key)
-    impls["floor: random numbers"] = lambda: rng(key)
-    impls["floor: one pass per beta"] = lambda: one_pass(gaps, betas)
-    impls["reference: d normals per key"] = lambda: normals(key)
-    impls["reference: one pass per beta as a reduction"] = lambda: one_pass_reduction(gaps, betas)
+    for name in FLOOR_FORMS:
+        impls[name] = lambda f=fns[name]: f(key, betas)
+    impls["floor: random numbers"] = lambda: fns["floor: random numbers"](key)
+    impls["floor: one pass per beta"] = lambda: fns["floor: one pass per beta"](gaps, betas)
+    impls["reference: d normals per key"] = lambda: fns["reference: d normals per key"](key)
+    impls["reference: one pass per beta as a reduction"] = lambda: fns["reference: one pass per beta as a reduction"](
+        gaps, betas
+    )
     log(f"W1: R = {cfg.contexts} contexts of n = {cfg.n} keys in d = {cfg.d}, {cfg.num_betas} betas, {reps} rounds")
     first, rounds, outputs = alternate(impls, reps)
+    for name in FLOOR_FORMS:  # the floor's sums are returned: check they were computed
+        sums = np.asarray(outputs[name])
+        if sums.shape != (cfg.contexts, cfg.num_betas) or not np.all(np.isfinite(sums) & (sums > 0)):
+            raise RuntimeError(f"{name}: unexpected sums, shape {sums.shape}")
+    floor_forms = {
+        name: {"seconds_median": float(np.median(rounds[name])), "seconds_rounds": rounds.pop(name)}
+        for name in FLOOR_FORMS
+    }
     median = {name: float(np.median(ts)) for name, ts in rounds.items()}
-    floor_rounds = np.add(rounds["floor: random numbers"], rounds["floor: one pass per beta"])
+    floor_rounds = np.minimum(*(np.asarray(v["seconds_rounds"]) for v in floor_forms.values()))
     floor = float(np.median(floor_rounds))
     lattn = np.asarray(rounds["lattn-jax"])
     peers = [name for name in impls if not name.startswith(("floor", "lattn", "reference"))]
@@ -327,9 +383,16 @@ def run_w1(cfg: W1Config, reps: int, peers: list[str], log=print) -> dict:
         "config": dataclasses.asdict(cfg) | {"betas": cfg.betas.tolist(), "rounds": reps},
         "seconds_median": median,
         "seconds_rounds": rounds,
-        "first_call_seconds": first,
-        "compile_seconds": {name: max(0.0, first[name] - median[name]) for name in impls},
+        "first_call_seconds": {name: first[name] for name in median},
+        "compile_seconds": {name: max(0.0, first[name] - median[name]) for name in median},
         "floor_seconds": floor,
+        "floor": {
+            "definition": "one fused pass: the sampler's random words, one exp and one add per key and beta",
+            "words_per_key": sampler_words_per_key(cfg.d),
+            "batch_size": batch_size_used(cfg),
+            "seconds_rounds": floor_rounds.tolist(),
+            "forms": {name: v | {"first_call_seconds": first[name]} for name, v in floor_forms.items()},
+        },
         "ratio_lattn_over": ratios,
         "keys_per_second": {
             name: keys_total / t for name, t in median.items() if not name.startswith(("floor", "reference"))
