@@ -2,7 +2,7 @@
 argument ``x >= 0``, in logs and as ratios, stable from ``x = 1e-6`` to
 ``x = 1e6`` and for orders up to a few hundred (JAX only has ``i0e``/``i1e``).
 
-Three routes, chosen per ``x`` (``nu`` is a static Python float):
+Four routes, chosen per ``x`` (``nu`` is a static Python float):
 
 - small ``x`` (``x <= 4 sqrt(nu + 1)``): the power series
   ``I_nu(x) = (x/2)^nu / Gamma(nu + 1) * 0F1(; nu + 1; x^2/4)``, positive terms;
@@ -14,10 +14,20 @@ Three routes, chosen per ``x`` (``nu`` is a static Python float):
   accurate to float64 round-off for every ``z``;
 - then the backward recurrence ``I_{k-1} = (2k/x) I_k + I_{k+1}`` down to ``nu``
   (a sum of positive terms: no error growth), carried as the ratio
-  ``R_k = I_{k+1}/I_k``, its complement ``1 - R_k`` (kept with full relative
-  precision when ``R_k`` is close to 1, i.e. ``x >> nu``) and ``log I_k``.
+  ``R_k = I_{k+1}/I_k``, its complement ``1 - R_k`` and ``log I_k``;
+- and, for ``1 - R`` and ``R`` at ``x`` far beyond ``nu^2`` (past the point
+  where its first ``_HANKEL_TERMS`` terms reach float64 round-off), Hankel's
+  expansion ``I_nu(x) ~ e^x / sqrt(2 pi x) S_nu(1/x)`` (DLMF 10.40.1), with
+  ``1 - R = (S_nu - S_{nu+1}) / S_nu`` summed from the exact differences of the
+  coefficients. There the recurrence would lose relative precision in
+  ``1 - R ~ (2 nu + 1) / (2 x)``: each step down shrinks it by
+  ``(2k - 1) / (2k + 1)`` while keeping its absolute error, and Debye's
+  ``1 - R`` at the top is a difference of two logs of size ``~ order``, so
+  from order 40 down to 0 float32 kept only ``~ 4e-4`` of relative precision.
 """
 
+import functools
+import math
 from fractions import Fraction
 
 import jax
@@ -28,6 +38,7 @@ from jaxtyping import Array, Float
 _DEBYE_ORDER = 40.0  # the smallest order at which the uniform expansion is used
 _DEBYE_TERMS = 12
 _SERIES_TERMS = 64
+_HANKEL_TERMS = 24
 
 
 def _debye_polynomials(num: int) -> list[list[float]]:
@@ -97,6 +108,47 @@ def _series_limit(order: float) -> float:
     return 4.0 * (order + 1.0) ** 0.5
 
 
+@functools.cache
+def _hankel(order: float) -> tuple[float, list[float], list[float]]:
+    """``(x_min, s, diff)``: the coefficients (ascending powers of ``x_min / x``) of
+    ``S_order`` and of ``S_order - S_{order+1}``, exact fractions rounded once,
+    and the smallest ``x`` (a power of 2) at which every term up to the first
+    omitted one decreases and that one is below ``2^-56`` of the leading term
+    of each sum (the error of an alternating asymptotic series is below its
+    first omitted term), as is the exponentially small part ``e^{-2x}`` that
+    the expansion leaves out."""
+    nu = Fraction(order)
+
+    def coefficients(mu: Fraction) -> list[Fraction]:
+        # (-1)^k a_k(mu), a_k = prod_{j <= k} (4 mu^2 - (2j - 1)^2) / (8j) (DLMF 10.40.1)
+        out = [Fraction(1)]
+        for k in range(1, _HANKEL_TERMS + 1):
+            out.append(-out[-1] * (4 * mu * mu - (2 * k - 1) ** 2) / (8 * k))
+        return out
+
+    s, s1 = coefficients(nu), coefficients(nu + 1)
+    diff = [a - b for a, b in zip(s, s1, strict=True)]  # diff[0] = 0, diff[1] = (2 nu + 1) / 2
+
+    def fits(x: float) -> bool:
+        if math.exp(-2.0 * x) > 2.0**-56 * min(1.0, float(diff[1]) / x):  # the e^{-x} part of I_nu left out
+            return False
+        for series, lead in ((s, 0), (diff, 1)):
+            terms = [abs(float(c)) / x**k for k, c in enumerate(series)][lead:]
+            if any(b > a for a, b in zip(terms, terms[1:], strict=False)) or terms[-1] > 2.0**-56 * terms[0]:
+                return False
+        return True
+
+    x_min = 1.0
+    while not fits(x_min):
+        x_min *= 2.0
+
+    # In powers of x_min / x <= 1: the coefficients stay in range (a_k grows like (nu^2 / 2)^k / k!).
+    def scaled(series: list[Fraction]) -> list[float]:
+        return [float(c / Fraction(x_min) ** k) for k, c in enumerate(series[:-1])]
+
+    return x_min, scaled(s), scaled(diff)
+
+
 def bessel_ratio_parts(order: float, x: Float[Array, "*batch"]) -> tuple[Array, Array, Array, Array]:
     """``(R, 1 - R, log F, log F - x)`` with ``R = I_{order+1}(x) / I_order(x)`` and
     ``F = Gamma(order + 1) (2/x)^order I_order(x) = 0F1(; order + 1; x^2/4)``
@@ -144,9 +196,17 @@ def bessel_ratio_parts(order: float, x: Float[Array, "*batch"]) -> tuple[Array, 
     r_d, c_d, log_sum = jax.lax.fori_loop(0, steps, down, (r_top, c_top, jnp.zeros_like(xd)))
     log_f_scaled = log_top - log_sum + gammaln(order + 1.0) - order * jnp.log(0.5 * xd)
 
+    # Hankel, far beyond order^2: the complement from the coefficients' differences.
+    x_min, s_coefficients, diff_coefficients = _hankel(order)
+    far = x >= x_min
+    y = x_min / jnp.where(far, x, x_min)
+    s_far = _horner(s_coefficients, y)
+    c_far = _horner(diff_coefficients, y) / s_far
+    r_far = _horner([a - b for a, b in zip(s_coefficients, diff_coefficients, strict=True)], y) / s_far
+
     return (
-        jnp.where(small, r_series, r_d),
-        jnp.where(small, 1.0 - r_series, c_d),
+        jnp.where(small, r_series, jnp.where(far, r_far, r_d)),
+        jnp.where(small, 1.0 - r_series, jnp.where(far, c_far, c_d)),
         jnp.where(small, log_f_series, log_f_scaled + xd),
         jnp.where(small, log_f_series - xs, log_f_scaled),
     )
