@@ -58,6 +58,7 @@ class AbstractSampler(eqx.Module):
     law: eqx.AbstractVar[AbstractLaw]
     dtype: eqx.AbstractVar[jnp.dtype]
     name: ClassVar[str]  # the method's name, for messages and records
+    max_n: ClassVar[tuple[int, str]]  # the largest n the method supports, and why
 
     @property
     @abc.abstractmethod
@@ -112,6 +113,7 @@ class DenseSampler(AbstractSampler):
     O(n) time and memory per context; ``n`` is a shape, so static)."""
 
     name: ClassVar[str] = "dense"
+    max_n: ClassVar[tuple[int, str]] = (2**31 - 1, "a context is one array of n gaps")
     law: AbstractLaw
     n: int = eqx.field(static=True)
     dtype: jnp.dtype = eqx.field(static=True)
@@ -144,6 +146,7 @@ class OrderStatisticsSampler(AbstractSampler):
     """
 
     name: ClassVar[str] = "order-statistics"
+    max_n: ClassVar[tuple[int, str]] = (10**15, "its Gamma sampler is exact up to 1e15")
     law: AbstractGapLaw
     n: Float[Array, ""]
     head: int = eqx.field(static=True)
@@ -220,6 +223,7 @@ class StreamingSampler(AbstractSampler):
     """
 
     name: ClassVar[str] = "streaming"
+    max_n: ClassVar[tuple[int, str]] = (10**15, "its chunk index allows 2**32 chunks of 2**18 keys, 1.1e15")
     law: AbstractLaw
     n: int = eqx.field(static=True)
     chunk: int = eqx.field(static=True)
@@ -290,6 +294,7 @@ class KeySampler(AbstractSampler):
     ``f(q, keys, beta)`` (scored against ``law.query()``)."""
 
     name: ClassVar[str] = "dense"
+    max_n: ClassVar[tuple[int, str]] = (2**31 - 1, "a context is one array of n keys")
     law: AbstractLaw
     n: int = eqx.field(static=True)
     dtype: jnp.dtype = eqx.field(static=True)

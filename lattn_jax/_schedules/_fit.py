@@ -2,7 +2,6 @@
 the critical point for every ``n`` at once, by gradient descent through the
 Monte Carlo estimator of the mean max weight."""
 
-import functools
 from collections.abc import Sequence
 
 import equinox as eqx
@@ -54,8 +53,27 @@ def _logit(p):
     return jnp.log(p) - jnp.log1p(-p)
 
 
-@functools.cache  # one object per (lr, steps), so the jitted fit is reused
-def cosine_adam(learning_rate: float, steps: int) -> optax.GradientTransformation:
+class CosineAdam(eqx.Module):
+    """Adam with a cosine-decayed learning rate, from ``learning_rate`` to 1% of
+    it over ``steps``: an optax-style optimizer (``init``, ``update``) whose
+    configuration is static, so equal settings hash alike and the jitted fit is
+    reused (no object identity involved)."""
+
+    learning_rate: float = eqx.field(static=True)
+    steps: int = eqx.field(static=True)
+
+    def _rate(self, count):
+        frac = jnp.minimum(count.astype(jnp.result_type(float)), self.steps) / self.steps
+        return self.learning_rate * (0.01 + 0.99 * 0.5 * (1.0 + jnp.cos(jnp.pi * frac)))
+
+    def init(self, params):
+        return optax.adam(self._rate).init(params)
+
+    def update(self, updates, state, params=None):
+        return optax.adam(self._rate).update(updates, state, params)
+
+
+def cosine_adam(learning_rate: float, steps: int) -> CosineAdam:
     """Adam with a cosine-decayed learning rate, from ``learning_rate`` to 1% of
     it over ``steps`` (the default optimizer of [`fit_schedule`][lattn_jax.fit_schedule], with 0.1).
 
@@ -66,13 +84,10 @@ def cosine_adam(learning_rate: float, steps: int) -> optax.GradientTransformatio
         >>> updates, _ = opt.update(jnp.ones(2), state)
         >>> [round(float(u), 4) for u in updates]  # the first Adam step is -lr * sign(grad)
         [-0.1, -0.1]
+        >>> cosine_adam(0.1, 100) == opt  # equal settings, equal optimizers (one jit cache entry)
+        True
     """
-
-    def schedule(count):
-        frac = jnp.minimum(count.astype(jnp.result_type(float)), steps) / steps
-        return learning_rate * (0.01 + 0.99 * 0.5 * (1.0 + jnp.cos(jnp.pi * frac)))
-
-    return optax.adam(schedule)
+    return CosineAdam(float(learning_rate), int(steps))
 
 
 def fit_schedule(

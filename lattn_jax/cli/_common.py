@@ -47,24 +47,16 @@ def check_level(level: float, n_min: int) -> None:
         raise UsageError(f"--level must be {LEVEL_RANGE} = {n_min}, i.e. in ({1 / n_min:.3g}, 1), got {level}")
 
 
-# The largest n each sampling method supports, and why.
-N_MAX = {
-    "order-statistics": (10**15, "its Gamma sampler is exact up to 1e15"),
-    "streaming": (10**15, "its chunk index allows 2**32 chunks of 2**18 keys, 1.1e15"),
-    "dense": (2**31 - 1, "a context is one array of n gaps"),
-}
-
-
 def check_n_max(n_max: int, law, method: str, dtype, where: str, hint: str = "") -> None:
     """``--n`` up to ``n_max`` within the largest size ``method`` supports for
     ``law``, and ``beta*`` (about ``n^(2/alpha)``) well inside ``dtype``'s range:
     below ``finfo.max ** 0.85`` (5e32 in float32; d = 2, n = 1e15 runs at 4e28)."""
     import numpy as np
 
-    from .._sampling._contexts import resolve_method
+    from .._sampling._contexts import make_sampler
 
-    resolved = resolve_method(law, method, n_max)
-    limit, reason = N_MAX[resolved]
+    sampler = make_sampler(law, n_max, method)  # the largest n it supports is the sampler's to say
+    resolved, (limit, reason) = sampler.name, sampler.max_n
     if n_max > limit:
         how = f"--method {method}" + (f" ({resolved} here)" if method == "auto" else "")
         raise UsageError(f"--n must be <= {limit:.4g} with {how}: {reason}; got {n_max:.4g}")
