@@ -202,8 +202,8 @@ def mc_estimate(
     """
     if isinstance(observable, tuple | list):
         raise ArgumentTypeError(
-            "observable must be one observable; for several on the same contexts use "
-            "lj.mc_estimates((lj.entropy, lj.max_weight), ...)"
+            "observable must be one observable such as lj.entropy or a function f(q, keys, beta); for several "
+            "on the same contexts use lj.mc_estimates((lj.entropy, lj.max_weight), ...)"
         )
     obs = as_observable("observable", observable)
     args = (law, n, beta, key, num_contexts, method, derivative, head, chunk, devices, dtype)
