@@ -197,13 +197,13 @@ def w1_naive_jax(cfg: W1Config, chunk_fn) -> dict:
 
 
 def w1_lattn(cfg: W1Config, method: str = "dense") -> dict:
-    """lattn-jax: one ``mc_estimate`` call for entropy and max weight together, all
+    """lattn-jax: one ``mc_estimates`` call for entropy and max weight together, all
     betas at once (each context drawn once)."""
     law = lj.UniformSphere(cfg.d)
     key = jax.random.key(cfg.seed)
     betas = jnp.asarray(cfg.betas)
     observables = (lj.entropy, lj.max_weight)
-    ests = block(lj.mc_estimate(observables, law, cfg.n, betas, key, cfg.contexts, method=method, dtype=jnp.float32))
+    ests = block(lj.mc_estimates(observables, law, cfg.n, betas, key, cfg.contexts, method=method, dtype=jnp.float32))
     return {
         name: {"mean": np.asarray(est.mean, np.float64), "stderr": np.asarray(est.stderr, np.float64)}
         for name, est in zip(("entropy", "max_weight"), ests, strict=True)
