@@ -452,6 +452,6 @@ def as_observable(name: str, observable) -> "AbstractObservable | None":
     if not callable(observable):
         kind = type(observable).__name__
         raise ArgumentTypeError(
-            f"{name} must be an observable such as lj.entropy or a function f(q, keys, beta), got {kind}"
+            f"{name} must be a function f(q, keys, beta) or an observable such as lj.entropy, got {kind}"
         )
     return None
