@@ -85,7 +85,13 @@ class AbstractGapLaw(AbstractLaw):
     ``n`` at O(head) cost) and the theory (``critical_constant``, ``exact_*``,
     ``limit_*``) applies. Subclass it with the four gap methods besides
     ``dim``, ``query`` and ``sample``; ``local_exponent`` follows from
-    ``small_gap_expansion``.
+    ``small_gap_expansion``. The tutorial "Define your own context law" builds one.
+
+    Example:
+        >>> import lattn_jax as lj
+        >>> law = lj.UniformSphere(4)  # gap / 2 ~ Beta(3/2, 3/2)
+        >>> isinstance(law, lj.AbstractGapLaw), law.local_exponent, law.small_gap_expansion()[0]
+        (True, 3.0, 1.5)
     """
 
     @property
