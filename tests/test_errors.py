@@ -216,7 +216,7 @@ def test_find_critical_beta_numbers(n, num_contexts, max_steps, level):
 
 
 @SETTINGS
-@given(bad_name, bad_key, bad_dtype, st.one_of(not_a_number, st.integers()))
+@given(bad_name, bad_key, bad_dtype, st.one_of(not_a_number, bad_count(2)))  # an int d >= 2 is UniformSphere(d)
 def test_find_critical_beta_names_keys_dtypes(name, key, dtype, law):
     _allowed(_raises(_crit(method=name), "method must"))
     _allowed(_raises(_crit(criterion=name), "criterion must"))
@@ -365,12 +365,13 @@ def test_theory_mean_field_score_heat(d, beta, x):
         lambda d_, b: theory.output_mean(d_, 100, b),
         lambda d_, b: theory.output_covariance(d_, 100, b),
         lambda d_, b: theory.heat_flow_mean_resultant(d_, 0.5, b),
-        lambda d_, b: theory.expected_max_weight_deficit(d_, 100, b),
-        lambda d_, b: theory.prob_max_weight_above(d_, 100, b),
     ]
     for fn in mean_field:
         _allowed(_raises(lambda fn=fn: fn(d, 10.0), "d must"))
         _allowed(_raises(lambda fn=fn: fn(3, beta), "beta must"))
+    for fn in (theory.supercritical_max_weight_deficit, theory.supercritical_prob_max_weight_above):
+        _allowed(_raises(lambda fn=fn: fn(d, 10.0), "d must"))
+        _allowed(_raises(lambda fn=fn: fn(3, beta), "gamma must"))  # bad betas are bad gammas too
     for fn in (theory.score_log_density, theory.score_log_cdf, theory.score_log_sf):
         _allowed(_raises(lambda fn=fn: fn(d, 0.5), "d must"))
         _allowed(_raises(lambda fn=fn: fn(3, x), "s must"))
@@ -378,7 +379,7 @@ def test_theory_mean_field_score_heat(d, beta, x):
     _allowed(_raises(lambda: theory.score_quantile(3, 0.5), "log_p must"))
     _allowed(_raises(lambda: theory.supercritical_rate(d), "d must"))
     _allowed(_raises(lambda: theory.heat_flow_mean_resultant(3, 1.5, 1.0), "mean_resultant_length must"))
-    _allowed(_raises(lambda: theory.prob_max_weight_above(3, 100, 1.0, eps=0.9), "eps must"))
+    _allowed(_raises(lambda: theory.supercritical_prob_max_weight_above(3, 1.0, eps=0.9), "eps must"))
     for fn in (theory.heat_output, theory.heat_displacement):
         _allowed(_raises(lambda fn=fn: fn(3, 1.0), "law must"))
         _allowed(_raises(lambda fn=fn: fn(LAW, beta), "beta must"))
@@ -667,7 +668,7 @@ AUDITED = {
     "lattn_jax.theory.finite_size_factors",
     "lattn_jax.VonMisesFisher",
     "lattn_jax.VonMisesFisherMixture",
-    "lattn_jax.theory.expected_max_weight_deficit",
+    "lattn_jax.theory.supercritical_max_weight_deficit",
     "lattn_jax.theory.heat_displacement",
     "lattn_jax.theory.heat_flow_mean_resultant",
     "lattn_jax.theory.heat_output",
@@ -676,7 +677,7 @@ AUDITED = {
     "lattn_jax.theory.mean_resultant",
     "lattn_jax.theory.output_covariance",
     "lattn_jax.theory.output_mean",
-    "lattn_jax.theory.prob_max_weight_above",
+    "lattn_jax.theory.supercritical_prob_max_weight_above",
     "lattn_jax.theory.score_log_cdf",
     "lattn_jax.theory.score_log_density",
     "lattn_jax.theory.score_log_sf",

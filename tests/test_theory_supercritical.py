@@ -35,10 +35,10 @@ def test_d3_against_a_simulated_process(x64):
     Simulated in NumPy: P(W_(1) > 1 - eps) = P(S < eps / (1 - eps)) (binomial
     standard error) and E[1 - W_(1)] = E[S / (1 + S)], each |z| < 4."""
     rng = np.random.default_rng(0)
-    n, eps, samples = 10**4, 0.05, 200_000
+    eps, samples = 0.05, 200_000
     gammas = np.array([1.0, 20.0])  # the shape of test_rates_to_second_order's: compiled once
-    prob = np.asarray(theory.prob_max_weight_above(3, n, jnp.asarray(gammas * n), eps))
-    deficit = np.asarray(theory.expected_max_weight_deficit(3, n, jnp.asarray(gammas * n)))
+    prob = np.asarray(theory.supercritical_prob_max_weight_above(3, jnp.asarray(gammas), eps))
+    deficit = np.asarray(theory.supercritical_max_weight_deficit(3, jnp.asarray(gammas)))
     for gamma, p_theory, w_theory in zip(gammas, prob, deficit, strict=True):
         s = _simulated_sums(rng, 1 / (2 * gamma), samples)
         p = np.mean(s < eps / (1 - eps))
@@ -62,19 +62,18 @@ def test_rates_to_second_order(d, x64):
     100 from gamma = 1e3 to 1e4 (the next order moves that factor by O(1/gamma);
     the window (50, 200) rejects a wrong first or second term, which leave a
     residual falling by 1 or 10)."""
-    n, eps = 10**6, 0.01
+    eps = 0.01
     a = (d - 1) / 2
     c = 2.0**-a / (a * sp.beta(a, a))
     k1 = a * math.gamma(2 - 1 / a) * c ** (1 / a)
     k2 = a * a * math.gamma(3 - 2 / a) * c ** (2 / a)
-    assert theory.supercritical_rate(d) == pytest.approx(k1, rel=rtol(np.float64))
+    assert float(theory.supercritical_rate(d)) == pytest.approx(k1, rel=rtol(np.float64))
     log_ratio = math.log((1 - eps) / eps)
     ein = lambda t: sp.exp1(t) + math.log(t) + np.euler_gamma  # noqa: E731
     i2 = integrate.quad(lambda t: math.exp(-t) * -math.expm1(-t) * ein(t) / t, 0, np.inf, epsabs=1e-14, limit=200)[0]
     gammas = np.array([1e3, 1e4])
-    beta = jnp.asarray(gammas * n ** (2 / (d - 1)))
-    deficit_p = 1 - np.asarray(theory.prob_max_weight_above(d, n, beta, eps))
-    deficit_w = np.asarray(theory.expected_max_weight_deficit(d, n, beta))
+    deficit_p = 1 - np.asarray(theory.supercritical_prob_max_weight_above(d, jnp.asarray(gammas), eps))
+    deficit_w = np.asarray(theory.supercritical_max_weight_deficit(d, jnp.asarray(gammas)))
     residual_p = gammas * deficit_p - (k1 * log_ratio - k2 / gammas * (log_ratio**2 / 2 - math.pi**2 / 12))
     residual_w = gammas * deficit_w - (k1 * math.log(2) - k2 / gammas * i2)
     for residual in (residual_p, residual_w):
@@ -86,4 +85,4 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="d must be an integer >= 3"):
         theory.supercritical_rate(2)
     with pytest.raises(ValueError, match="eps must be in"):
-        theory.prob_max_weight_above(3, 100, 1e3, eps=0.7)
+        theory.supercritical_prob_max_weight_above(3, 10.0, eps=0.7)

@@ -37,8 +37,8 @@ def check_collapse(key, *, plot_dir: Path | None = None, d: int = 3) -> list[Com
     against the ``n -> inf`` limit (max weight: quadrature; entropy: samples of
     the limit process), at ``gamma = (0.5, 1, 2) x gamma*``."""
     law = UniformSphere(d)
-    p = critical_exponent(d)
-    g_star = critical_constant(d)
+    p = float(critical_exponent(d))
+    g_star = float(critical_constant(d))
     gammas = np.array(_GAMMA_FACTORS) * g_star
     k_limit, k_sim = jax.random.split(key)
     rows = []
@@ -104,10 +104,10 @@ def _top_weights(law: AbstractLaw, n: int, beta: float, key, num_contexts: int, 
 def check_ordered_weights(key, *, plot_dir: Path | None = None, d: int = 3, n: int = 10**6) -> list[Comparison]:
     """Means of ``W_(1)``, ``W_(2)``, ``W_(3)`` at ``beta = gamma* n^{2/(d-1)}``
     against samples of the limit process; the figure compares their CDFs."""
-    g_star = critical_constant(d)
+    g_star = float(critical_constant(d))
     k_limit, k_sim = jax.random.split(key)
     limit = np.asarray(sample_limit_weights(k_limit, d, g_star, _LIMIT_SAMPLES, k=3))
-    sim = _top_weights(UniformSphere(d), n, g_star * n ** critical_exponent(d), k_sim, _CONTEXTS, 3)
+    sim = _top_weights(UniformSphere(d), n, g_star * n ** float(critical_exponent(d)), k_sim, _CONTEXTS, 3)
     rows = []
     for j in range(3):
         (m_lim, se_lim), (m_sim, se_sim) = mean_se(limit[:, j]), mean_se(sim[:, j])
@@ -142,9 +142,9 @@ def check_critical_convergence(key, *, plot_dir: Path | None = None) -> list[Com
     correction, plus the exponent of a corrected fit over all ``n``."""
     rows, curves = [], []
     for i, (law, name) in enumerate(_CONVERGENCE_LAWS):
-        p = critical_exponent(law)
-        g_star = critical_constant(law)
-        kappa = finite_size_coefficient(law)
+        p = float(critical_exponent(law))
+        g_star = float(critical_constant(law))
+        kappa = float(finite_size_coefficient(law))
         crit = [
             find_critical_beta(law, n, jax.random.fold_in(jax.random.fold_in(key, i), n), num_contexts=_CONTEXTS)
             for n in _CONVERGENCE_NS

@@ -12,7 +12,7 @@ import numpy as np
 from .._laws import UniformSphere
 from .._observables import max_weight
 from .._sampling._contexts import OrderStatisticsSampler, make_sampler
-from ..theory import expected_max_weight_deficit, prob_max_weight_above, supercritical_rate
+from ..theory import supercritical_max_weight_deficit, supercritical_prob_max_weight_above, supercritical_rate
 from . import Comparison
 from ._common import mean_se, pyplot
 
@@ -38,8 +38,8 @@ def check_supercritical(key, *, plot_dir: Path | None = None) -> list[Comparison
     """``n = 1e5`` keys, 8192 contexts (order statistics, exact nearest 64 keys)
     at ``beta = gamma n^{2/(d-1)}`` for ``(d, gamma) = (3, 5), (3, 20), (5, 200)``:
     ``P(max weight > 0.99)`` and ``E[1 - max weight]`` against
-    [`prob_max_weight_above`][lattn_jax.theory.prob_max_weight_above] and
-    [`expected_max_weight_deficit`][lattn_jax.theory.expected_max_weight_deficit] (exact in the Poisson
+    [`supercritical_prob_max_weight_above`][lattn_jax.theory.supercritical_prob_max_weight_above] and
+    [`supercritical_max_weight_deficit`][lattn_jax.theory.supercritical_max_weight_deficit] (exact in the Poisson
     limit for ``d = 3``, ``O(gamma^-2)`` otherwise), and ``gamma E[1 - max weight]``
     at ``(5, 200)`` against its ``gamma -> oo`` limit ``K_d log 2``. With
     ``plot_dir``, ``supercritical.png``: the deficit against ``gamma``, simulated
@@ -57,12 +57,12 @@ def check_supercritical(key, *, plot_dir: Path | None = None) -> list[Comparison
             Comparison(
                 "supercritical",
                 f"P(max weight > {1 - _EPS:g}), {label}",
-                float(prob_max_weight_above(d, _N, beta, _EPS)),
+                float(supercritical_prob_max_weight_above(d, gamma, _EPS)),
                 p,
                 p_se,
             )
         )
-        theory = float(expected_max_weight_deficit(d, _N, beta))
+        theory = float(supercritical_max_weight_deficit(d, gamma))
         rows.append(Comparison("supercritical", f"E[1 - max weight], {label}", theory, deficit, deficit_se))
     d, gamma = _CASES[-1]
     deficit, deficit_se = sims[(d, gamma)]
@@ -70,7 +70,7 @@ def check_supercritical(key, *, plot_dir: Path | None = None) -> list[Comparison
         Comparison(
             "supercritical",
             f"gamma E[1 - max weight] -> K_d log 2, d={d}, gamma={gamma:g}",
-            supercritical_rate(d) * math.log(2.0),
+            float(supercritical_rate(d)) * math.log(2.0),
             gamma * deficit,
             gamma * deficit_se,
         )
@@ -85,12 +85,11 @@ def _plot(plot_dir: Path, sims: dict) -> None:
     fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=110)
     for j, d in enumerate(sorted({d for d, _ in sims})):
         gammas = np.geomspace(2.0, 500.0, 40)
-        betas = jnp.asarray(gammas * _N ** (2.0 / (d - 1)))
-        curve = np.asarray(expected_max_weight_deficit(d, _N, betas))
+        curve = np.asarray(supercritical_max_weight_deficit(d, jnp.asarray(gammas)))
         ax.plot(gammas, curve, "-", color=f"C{j}", label=f"d = {d}: Poisson limit (local Dickman)")
         ax.plot(
             gammas,
-            supercritical_rate(d) * math.log(2.0) / gammas,
+            float(supercritical_rate(d)) * math.log(2.0) / gammas,
             ":",
             color=f"C{j}",
             label=f"d = {d}: K_d log 2 / gamma",

@@ -282,7 +282,7 @@ def run(args) -> int:
     with progress(todo, args.quiet) as bar:
         for d in args.dim:
             law = laws[d]
-            theory = critical_exponent(law)
+            theory = float(critical_exponent(law))
             uniform = args.law[0] == "uniform"
             theory_label = "2/(d-1)" if uniform else "2/alpha"
             where = f"d = {d}" if uniform else f"d = {d}, law {law_name(args.law)} (alpha = {law.local_exponent:g})"
@@ -357,8 +357,8 @@ def run(args) -> int:
                 if args.finite_size:
                     factors = finite_size_factors(law, [r["n"] for r in rows], args.level)
                     corrected = _fit_record(d, rows, theory, factors)
-                    corrected["kappa"] = finite_size_coefficient(law, args.level)
-                    corrected["theory_prefactor"] = critical_constant(law, args.level)
+                    corrected["kappa"] = float(finite_size_coefficient(law, args.level))
+                    corrected["theory_prefactor"] = float(critical_constant(law, args.level))
                     payload["finite_size_fits"].append(corrected)
                     say(
                         f"finite-size fit: beta* = c n^p F(n), F exact "

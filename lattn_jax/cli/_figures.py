@@ -96,7 +96,7 @@ def _phase_transition_curves() -> list[tuple]:
     from .._observables import entropy, max_weight
     from ..theory import critical_exponent
 
-    law, p, curves = UniformSphere(PHASE_D), critical_exponent(PHASE_D), []
+    law, p, curves = UniformSphere(PHASE_D), float(critical_exponent(PHASE_D)), []
     for n in PHASE_NS:
         beta = jnp.asarray(np.geomspace(1e-3, 1e2, 61) * n**p, jnp.float32)
         key = jax.random.fold_in(jax.random.key(0), n)
@@ -110,7 +110,7 @@ def _phase_transition_curves() -> list[tuple]:
 def _draw_phase_transition(curves: list[tuple], path: Path) -> Path:
     from ..theory import critical_exponent
 
-    p = critical_exponent(PHASE_D)
+    p = float(critical_exponent(PHASE_D))
     plt = _pyplot()
     # Drawn at 9 inches wide, so at the docs' ~690 px column 1 pt is ~1 px: 10 pt text reads at ~10 px.
     with plt.rc_context(GALLERY_STYLE):
@@ -163,7 +163,7 @@ def _susceptibility(out: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=100)
     n = SUSCEPTIBILITY_N
     for i, d in enumerate(SUSCEPTIBILITY_DS):
-        scale = n ** critical_exponent(d)
+        scale = n ** float(critical_exponent(d))
         beta = jnp.asarray(np.geomspace(1e-3, 1e2, 61) * scale, jnp.float32)
         # Dense: the grid reaches deep into the sub-critical regime (where "auto" falls back to dense).
         key = jax.random.key(d)

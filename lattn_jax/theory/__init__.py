@@ -1,5 +1,11 @@
 """Theory to compare simulations against: closed forms and limit laws of
-attention over ``n`` random keys, by regime (one private module per concept)."""
+attention over ``n`` random keys, by regime (one private module per concept).
+
+One convention throughout: a function about a law takes ``d_or_law``, a law or
+an int ``d`` as shorthand for ``UniformSphere(d)`` (closed forms that hold for
+uniform keys only take ``UniformSphere(d)`` and reject other laws); functions of
+the ``n -> inf`` limit take ``gamma = beta / n^{1/a}``; every value is a JAX
+array of the default float dtype (0-d for a scalar)."""
 
 from ._exact import exact_critical_beta as exact_critical_beta
 from ._exact import exact_mean_max_weight as exact_mean_max_weight
@@ -26,6 +32,6 @@ from ._score import score_log_cdf as score_log_cdf
 from ._score import score_log_density as score_log_density
 from ._score import score_log_sf as score_log_sf
 from ._score import score_quantile as score_quantile
-from ._supercritical import expected_max_weight_deficit as expected_max_weight_deficit
-from ._supercritical import prob_max_weight_above as prob_max_weight_above
+from ._supercritical import supercritical_max_weight_deficit as supercritical_max_weight_deficit
+from ._supercritical import supercritical_prob_max_weight_above as supercritical_prob_max_weight_above
 from ._supercritical import supercritical_rate as supercritical_rate

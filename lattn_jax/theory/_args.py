@@ -16,7 +16,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike
 
 from .._laws import AbstractGapLaw, UniformSphere, as_law
-from .._validation import ArgumentValueError, check_array, check_int, default_float
+from .._validation import ArgumentValueError, check_array, default_float
 
 
 def gap_law(d_or_law, *, minimum_d: int = 2) -> AbstractGapLaw:
@@ -27,7 +27,7 @@ def gap_law(d_or_law, *, minimum_d: int = 2) -> AbstractGapLaw:
         if not isinstance(law, AbstractGapLaw):
             raise ArgumentValueError(
                 f"d_or_law must be an int d or a law with a closed-form gap law (UniformSphere, Subsphere, "
-                f"PowerDensity); {type(law).__name__} has none"
+                f"PowerDensity); {type(law).__name__} has no closed-form gap law"
             )
         d_or_law = law
     if isinstance(d_or_law, UniformSphere) and d_or_law.d < minimum_d:
@@ -59,8 +59,3 @@ def check_gamma(gamma) -> None:
 def as_float_array(value: ArrayLike) -> Array:
     """``value`` as a JAX array of the default float dtype: the return convention."""
     return jnp.asarray(value, default_float())
-
-
-def check_n(n) -> int:
-    """A context size ``n >= 1``."""
-    return check_int("n", n, minimum=1)

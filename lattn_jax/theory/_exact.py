@@ -27,25 +27,15 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from .._laws import AbstractGapLaw, AbstractLaw, UniformSphere
+from .._laws import AbstractLaw
 from .._numerics._quadrature import competitors, nodes, solve_increasing
-from .._validation import check_beta, check_int, check_open_unit, default_float
+from .._validation import ArgumentTypeError, ArgumentValueError, check_beta, check_int, check_open_unit, default_float
+from ._args import as_float_array, gap_law
 
 _NODES = 64  # outer and middle tanh-sinh rules
 _INNER_NODES = 64  # each of the two inner rules (96 agrees to 3e-10)
 _OUTER_MASS = 60.0  # the nearest gap stays below F^{-1}(60 / n): (1 - F)^{n-1} <= e^{-59} beyond
 _S_MAX = 50.0
-
-
-def _as_law(d_or_law) -> AbstractLaw:
-    if isinstance(d_or_law, AbstractLaw):
-        if not isinstance(d_or_law, AbstractGapLaw):
-            raise ValueError(
-                f"{type(d_or_law).__name__} has no closed-form gap law; the exact formula needs one "
-                "(UniformSphere, Subsphere, PowerDensity)"
-            )
-        return d_or_law
-    return UniformSphere(check_int("d", d_or_law, minimum=2))
 
 
 def _mean_max_weight(law: AbstractLaw, n: Array, log_beta: Array) -> Array:
@@ -92,7 +82,7 @@ def exact_mean_max_weight(d_or_law: "int | AbstractLaw", n: int, beta: ArrayLike
         >>> round(float(exact_mean_max_weight(3, 1000, 400.0)), 4)
         0.5006
     """
-    law = _as_law(d_or_law)
+    law = gap_law(d_or_law)
     n = check_int("n", n, minimum=1)
     check_beta("beta", beta)
     beta = jnp.asarray(beta, default_float())
@@ -106,28 +96,36 @@ def _excess(log_beta: Array, law: AbstractLaw, n: Array, level: Array) -> Array:
     return _mean_max_weight(law, n, log_beta) - level
 
 
-def exact_critical_beta(d_or_law: "int | AbstractLaw", n: int, level: float = 0.5) -> float:
-    """``beta*_n`` with ``E[max weight] = level`` for ``n`` keys, exactly (the
-    root of [`exact_mean_max_weight`][lattn_jax.theory.exact_mean_max_weight]; no Monte Carlo, no asymptotics).
-
-    Example:
-        >>> round(exact_critical_beta(3, 1000), 1)
-        399.2
-    """
-    law = _as_law(d_or_law)
-    n = check_int("n", n, minimum=2)
-    level = check_open_unit("level", level)
-    if level <= 1.0 / n:
-        raise ValueError(f"level must exceed 1/n = {1.0 / n:.3g} (the max weight at beta = 0), got {level}")
-    from ._poisson import critical_constant
+def _exact_critical_beta(law: AbstractLaw, n: int, level: float) -> float:
+    from ._poisson import _critical_constant
 
     a = law.small_gap_expansion()[0]
-    guess = math.log(critical_constant(law, level)) + math.log(n) / a  # the n -> inf value
+    guess = math.log(_critical_constant(law, level)) + math.log(n) / a  # the n -> inf value
     name = f"exact_critical_beta(n = {n})"
     return math.exp(solve_increasing(_excess, (law, n, level), guess, 0.5, name=name, dtype=default_float()))
 
 
-def finite_size_factors(d_or_law: "int | AbstractLaw", ns, level: float = 0.5) -> np.ndarray:
+def _check_level(level, n: int) -> float:
+    level = check_open_unit("level", level)
+    if level <= 1.0 / n:
+        raise ArgumentValueError(f"level must exceed 1/n = {1.0 / n:.3g} (the max weight at beta = 0), got {level}")
+    return level
+
+
+def exact_critical_beta(d_or_law: "int | AbstractLaw", n: int, level: float = 0.5) -> Float[Array, ""]:
+    """``beta*_n`` with ``E[max weight] = level`` for ``n`` keys, exactly (the
+    root of [`exact_mean_max_weight`][lattn_jax.theory.exact_mean_max_weight]; no Monte Carlo, no asymptotics).
+
+    Example:
+        >>> round(float(exact_critical_beta(3, 1000)), 1)
+        399.2
+    """
+    law = gap_law(d_or_law)
+    n = check_int("n", n, minimum=2)
+    return as_float_array(_exact_critical_beta(law, n, _check_level(level, n)))
+
+
+def finite_size_factors(d_or_law: "int | AbstractLaw", ns, level: float = 0.5) -> Float[Array, " ns"]:
     """``beta*_n / (gamma* n^{1/a})`` for each ``n``: the exact finite-size
     factor (``-> 1`` as ``n -> inf``; ``1 + kappa n^{-1/a} + ...``), which a
     corrected power-law fit divides out.
@@ -136,12 +134,15 @@ def finite_size_factors(d_or_law: "int | AbstractLaw", ns, level: float = 0.5) -
         >>> [round(float(f), 3) for f in finite_size_factors(6, [100, 10000])]
         [0.897, 0.985]
     """
-    from ._poisson import critical_constant, gap_expansion
+    from ._poisson import _critical_constant
 
     if isinstance(ns, str) or not np.iterable(ns):
-        raise TypeError(f"ns must be a sequence of context sizes >= 2 such as [100, 1000], got {ns!r}")
+        raise ArgumentTypeError(f"ns must be a sequence of context sizes >= 2 such as [100, 1000], got {ns!r}")
     ns = [check_int("ns[i]", n, minimum=2) for n in ns]
-    law = _as_law(d_or_law)
-    a, _, _ = gap_expansion(law)
-    gamma = critical_constant(law, level)
-    return np.array([exact_critical_beta(law, n, level) / (gamma * float(n) ** (1.0 / a)) for n in ns])
+    law = gap_law(d_or_law)
+    level = check_open_unit("level", level)
+    for n in ns:
+        _check_level(level, n)
+    a = law.small_gap_expansion()[0]
+    gamma = _critical_constant(law, level)
+    return as_float_array([_exact_critical_beta(law, n, level) / (gamma * float(n) ** (1.0 / a)) for n in ns])

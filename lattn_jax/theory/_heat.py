@@ -30,9 +30,9 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-from .._laws import AbstractLaw, check_law
-from .._validation import check_beta, check_in_range, check_int
-from ._mean_field import mean_resultant
+from .._laws import AbstractLaw, UniformSphere, as_law, check_law
+from .._validation import ArgumentValueError, check_beta, check_in_range
+from ._mean_field import mean_resultant_length
 
 
 def _spherical_score(law: AbstractLaw, q: Array) -> Array:
@@ -69,7 +69,7 @@ def heat_displacement(
     check_beta("beta", beta)
     q = law.query() if q is None else jnp.asarray(q)
     beta = jnp.asarray(beta, q.dtype)[..., None]
-    return mean_resultant(law.dim, beta) / beta * _spherical_score(law, q)
+    return mean_resultant_length(law.dim, beta) / beta * _spherical_score(law, q)
 
 
 def heat_output(
@@ -90,21 +90,33 @@ def heat_output(
     check_beta("beta", beta)
     q = law.query() if q is None else jnp.asarray(q)
     beta = jnp.asarray(beta, q.dtype)
-    return mean_resultant(law.dim, beta)[..., None] * q + heat_displacement(law, beta, q)
+    return mean_resultant_length(law.dim, beta)[..., None] * q + heat_displacement(law, beta, q)
 
 
-def heat_flow_mean_resultant(d: int, mean_resultant_length: ArrayLike, beta: ArrayLike) -> Array:
+def heat_flow_mean_resultant(
+    d_or_law: "int | AbstractLaw", mean_resultant_length: Float[ArrayLike, "*batch"], beta: Float[ArrayLike, "*batch"]
+) -> Float[Array, "*batch"]:
     """``|E[x]|`` of tokens after one normalized self-attention step at ``beta``:
     the backward heat flow for time ``1/beta`` multiplies the first moment by
     ``e^{(d-1)/beta}``, so ``|E[x]| -> e^{(d-1)/beta} |E[x]|`` for any smooth token
-    density (for vMF(kappa) tokens ``|E[x]| = A_d(kappa)``). Sub-critical regime,
-    up to ``O(beta^-2)`` (relative) and ``O(1/n)`` corrections.
+    density on ``S^{d-1}`` (for vMF(kappa) tokens ``|E[x]| = A_d(kappa)``).
+    ``d_or_law``: ``d``, or a law with a smooth density (a ``log_density``, e.g.
+    ``VonMisesFisher``, or ``UniformSphere``), which gives ``d``. Sub-critical
+    regime, up to ``O(beta^-2)`` (relative) and ``O(1/n)`` corrections.
 
     Example:
         >>> round(float(heat_flow_mean_resultant(3, 0.5, 100.0)), 4)  # 0.5 e^{0.02}
         0.5101
     """
-    d = check_int("d", d, minimum=2)
+    law = as_law("d", d_or_law)
+    if not (isinstance(law, UniformSphere) or callable(getattr(law, "log_density", None))):
+        raise ArgumentValueError(
+            f"d_or_law must be an int d or a law with a smooth density (a log_density, e.g. VonMisesFisher), "
+            f"got {type(law).__name__}"
+        )
     check_beta("beta", beta)
     check_in_range("mean_resultant_length", mean_resultant_length, 0.0, 1.0)
-    return jnp.asarray(mean_resultant_length) * jnp.exp((d - 1) / jnp.asarray(beta))
+    length = jnp.asarray(mean_resultant_length)
+    beta = jnp.asarray(beta)
+    dtype = jnp.result_type(length.dtype, beta.dtype, float)
+    return length.astype(dtype) * jnp.exp((law.dim - 1) / beta.astype(dtype))

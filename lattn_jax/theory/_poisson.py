@@ -39,10 +39,11 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
-from .._laws import AbstractGapLaw, AbstractLaw, UniformSphere
+from .._laws import AbstractLaw
 from .._numerics._quadrature import competitors, nodes, solve_increasing
 from .._observables import Atoms, entropy, tail_atoms
-from .._validation import check_array, check_int, check_key, check_open_unit, default_float
+from .._validation import check_int, check_key, check_open_unit, check_sizes, default_float
+from ._args import as_float_array, check_gamma, gap_law
 
 _NODES = 64  # outer and middle tanh-sinh rules
 _INNER_NODES = 64  # each of the two inner rules (96 agrees to 3e-10)
@@ -50,31 +51,16 @@ _U_MAX = 60.0  # the nearest point's u = Lambda(x) stops at 60 (e^{-60} of its l
 _S_MAX = 50.0
 
 
-def gap_expansion(d_or_law: "int | AbstractLaw") -> tuple[float, float, float]:
+def gap_expansion(d_or_law: "int | AbstractLaw") -> tuple[Float[Array, ""], Float[Array, ""], Float[Array, ""]]:
     """``(a, c, b)`` with ``P(gap <= u) = c u^a (1 + b u + O(u^2))`` for uniform
     keys on ``S^{d-1}`` (given ``d``) or for a law with a closed-form gap law.
 
     Example:
         >>> a, c, b = gap_expansion(3)
-        >>> a, round(c, 3), b
+        >>> float(a), round(float(c), 3), float(b)
         (1.0, 0.5, 0.0)
     """
-    if isinstance(d_or_law, AbstractLaw):
-        if not isinstance(d_or_law, AbstractGapLaw):
-            raise ValueError(
-                f"{type(d_or_law).__name__} has no closed-form gap law, so no small-gap expansion; "
-                "use UniformSphere, Subsphere or PowerDensity"
-            )
-        return d_or_law.small_gap_expansion()
-    return UniformSphere(check_int("d", d_or_law, minimum=2)).small_gap_expansion()
-
-
-def _check_gamma(gamma) -> None:
-    if isinstance(gamma, jax.core.Tracer):
-        return
-    value = np.asarray(check_array("gamma", gamma))
-    if value is not None and (not np.all(np.isfinite(value)) or np.any(value <= 0)):
-        raise ValueError(f"gamma must be finite and > 0, got {gamma}")
+    return tuple(as_float_array(v) for v in gap_law(d_or_law).small_gap_expansion())
 
 
 def limit_intensity(d_or_law: "int | AbstractLaw", gamma: ArrayLike) -> Array:
@@ -90,9 +76,9 @@ def limit_intensity(d_or_law: "int | AbstractLaw", gamma: ArrayLike) -> Array:
 def _log_intensity(d_or_law: "int | AbstractLaw", gamma: ArrayLike) -> tuple[float, Array]:
     """``(a, log lam)`` with ``log lam = log c - a log gamma``, checked; in logs
     because ``lam`` underflows float32 at head dimensions (``~ a^{-a}``)."""
-    _check_gamma(gamma)
-    a, c, _ = gap_expansion(d_or_law)
-    return a, math.log(c) - a * jnp.log(jnp.asarray(gamma, default_float()))
+    check_gamma(gamma)
+    a, c, _ = gap_law(d_or_law).small_gap_expansion()
+    return a, math.log(c) - a * jnp.log(as_float_array(gamma))
 
 
 def _mean_max_weight(a: ArrayLike, log_lam: Array, eps: ArrayLike) -> Array:
@@ -155,21 +141,36 @@ def _sensitivities(a: float, log_lam: float, dtype: str) -> tuple[float, float]:
     return float(dm_dloglam), float(dm_deps)
 
 
-def critical_constant(d_or_law: "int | AbstractLaw", level: float = 0.5) -> float:
+def _critical_constant(law: AbstractLaw, level: float) -> float:
+    a, c, _ = law.small_gap_expansion()
+    return math.exp((math.log(c) - _log_lam_at(a, level, default_float().name)) / a)
+
+
+def critical_constant(d_or_law: "int | AbstractLaw", level: float = 0.5) -> Float[Array, ""]:
     """``gamma* = lim beta*_n / n^{1/a}``, where ``beta*_n`` solves
     ``E[max weight] = level`` for ``n`` keys: the root of
     [`limit_mean_max_weight`][lattn_jax.theory.limit_mean_max_weight] ``= level``.
 
     Example:
-        >>> round(critical_constant(3), 3)
+        >>> round(float(critical_constant(3)), 3)
         0.399
     """
     level = check_open_unit("level", level)
-    a, c, _ = gap_expansion(d_or_law)
-    return math.exp((math.log(c) - _log_lam_at(a, level, default_float().name)) / a)
+    return as_float_array(_critical_constant(gap_law(d_or_law), level))
 
 
-def finite_size_coefficient(d_or_law: "int | AbstractLaw", level: float = 0.5) -> float:
+def _finite_size_coefficient(law: AbstractLaw, level: float) -> float:
+    a, c, b = law.small_gap_expansion()
+    if b == 0.0:
+        return 0.0
+    log_lam = _log_lam_at(a, level, default_float().name)
+    dm_dloglam, dm_deps = _sensitivities(a, log_lam, default_float().name)
+    delta = b * dm_deps / (a * dm_dloglam)
+    gamma = math.exp((math.log(c) - log_lam) / a)
+    return delta / gamma
+
+
+def finite_size_coefficient(d_or_law: "int | AbstractLaw", level: float = 0.5) -> Float[Array, ""]:
     """``kappa`` in ``beta*_n = gamma* n^{1/a} (1 + kappa n^{-1/a} + ...)``.
 
     At ``beta = gamma n^{1/a}`` the exact mean measure of the rescaled gaps is
@@ -182,23 +183,18 @@ def finite_size_coefficient(d_or_law: "int | AbstractLaw", level: float = 0.5) -
     The next terms are ``O(n^{-2/a})`` and ``O(1/n)`` (binomial against Poisson).
 
     Example:
-        >>> finite_size_coefficient(3)
+        >>> float(finite_size_coefficient(3))
         0.0
-        >>> round(finite_size_coefficient(6), 3)
+        >>> round(float(finite_size_coefficient(6)), 3)
         -0.601
     """
     level = check_open_unit("level", level)
-    a, c, b = gap_expansion(d_or_law)
-    if b == 0.0:
-        return 0.0
-    log_lam = _log_lam_at(a, level, default_float().name)
-    dm_dloglam, dm_deps = _sensitivities(a, log_lam, default_float().name)
-    delta = b * dm_deps / (a * dm_dloglam)
-    gamma = math.exp((math.log(c) - log_lam) / a)
-    return delta / gamma
+    return as_float_array(_finite_size_coefficient(gap_law(d_or_law), level))
 
 
-def critical_beta(d_or_law: "int | AbstractLaw", n: ArrayLike, level: float = 0.5, *, finite_size: bool = False):
+def critical_beta(
+    d_or_law: "int | AbstractLaw", n: ArrayLike, level: float = 0.5, *, finite_size: bool = False
+) -> Float[Array, "*n"]:
     """The theory's ``beta*_n = gamma* n^{1/a}`` (``n^{2/(d-1)}`` for uniform keys),
     with the first finite-size correction ``(1 + kappa n^{-1/a})`` when
     ``finite_size=True`` (see [`finite_size_coefficient`][lattn_jax.theory.finite_size_coefficient]). Asymptotic:
@@ -208,14 +204,15 @@ def critical_beta(d_or_law: "int | AbstractLaw", n: ArrayLike, level: float = 0.
         >>> round(float(critical_beta(3, 1e4)), 1)
         3989.6
     """
-    a, _, _ = gap_expansion(d_or_law)
-    n = np.asarray(check_array("n", n), dtype=np.float64)
-    if not np.all(np.isfinite(n)) or np.any(n < 2):
-        raise ValueError(f"n must be finite and >= 2, got {n}")
-    beta = critical_constant(d_or_law, level) * n ** (1.0 / a)
+    law = gap_law(d_or_law)
+    level = check_open_unit("level", level)
+    check_sizes("n", n, minimum=2)
+    a = law.small_gap_expansion()[0]
+    n = np.asarray(n, dtype=np.float64)
+    beta = _critical_constant(law, level) * n ** (1.0 / a)
     if finite_size:
-        beta = beta * (1.0 + finite_size_coefficient(d_or_law, level) * n ** (-1.0 / a))
-    return beta
+        beta = beta * (1.0 + _finite_size_coefficient(law, level) * n ** (-1.0 / a))
+    return as_float_array(beta)
 
 
 def _limit_atoms(key: PRNGKeyArray, a: float, log_lam: Array, num_points: int, dtype) -> Atoms:

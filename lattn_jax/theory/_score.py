@@ -1,4 +1,5 @@
-"""The exact law of the score ``s = <q, k>`` for a key ``k`` uniform on ``S^{d-1}``.
+"""The exact law of the score ``s = <q, k>`` for a key ``k`` uniform on ``S^{d-1}``
+(every function takes ``d`` or ``UniformSphere(d)``; other laws are rejected).
 
 ``(1 + s) / 2 ~ Beta(a, a)`` with ``a = (d - 1) / 2``: density
 ``f(s) = (1 - s^2)^{a-1} / (2^{2a-1} B(a, a))`` on ``[-1, 1]``. The law is
@@ -15,33 +16,36 @@ from jaxtyping import Array, ArrayLike, Float
 
 from .._laws import UniformSphere
 from .._validation import check_in_range
+from ._args import uniform_dim
 
 
-def score_log_density(d: int, s: Float[ArrayLike, "*batch"]) -> Float[Array, "*batch"]:
+def score_log_density(d_or_law: "int | UniformSphere", s: Float[ArrayLike, "*batch"]) -> Float[Array, "*batch"]:
     """``log f(s)``, ``f(s) = (1 - s^2)^{(d-3)/2} / (2^{d-2} B((d-1)/2, (d-1)/2))``
-    on ``(-1, 1)`` (``-inf`` outside).
+    on ``(-1, 1)`` (``-inf`` outside); ``d_or_law``: ``d`` or ``UniformSphere(d)``.
 
     Example:
         >>> round(float(jnp.exp(score_log_density(3, 0.3))), 4)  # uniform on [-1, 1] for d = 3
         0.5
     """
+    law = UniformSphere(uniform_dim(d_or_law, "the score law"))
     check_in_range("s", s, -float("inf"), float("inf"))
     s = jnp.asarray(s, jnp.result_type(s, float))
-    return UniformSphere(d).gap_log_density(1.0 - jnp.abs(s))
+    return law.gap_log_density(1.0 - jnp.abs(s))
 
 
-def _log_tails(d: int, s: Array) -> tuple[Array, Array]:
+def _log_tails(d_or_law, s: Array) -> tuple[Array, Array]:
     """``(log P(S <= s), log P(S > s))``."""
+    law = UniformSphere(uniform_dim(d_or_law, "the score law"))
     check_in_range("s", s, -float("inf"), float("inf"))
     s = jnp.asarray(s, jnp.result_type(s, float))
-    near, far = UniformSphere(d).gap_log_cdf_pair(1.0 - jnp.abs(s))  # near: log P(S >= |s|)
+    near, far = law.gap_log_cdf_pair(1.0 - jnp.abs(s))  # near: log P(S >= |s|)
     upper = s >= 0
     log_cdf = jnp.where(s <= -1.0, -jnp.inf, jnp.where(upper, far, near))
     log_sf = jnp.where(s >= 1.0, -jnp.inf, jnp.where(upper, near, far))
     return jnp.where(s >= 1.0, 0.0, log_cdf), jnp.where(s <= -1.0, 0.0, log_sf)
 
 
-def score_log_cdf(d: int, s: Float[ArrayLike, "*batch"]) -> Float[Array, "*batch"]:
+def score_log_cdf(d_or_law: "int | UniformSphere", s: Float[ArrayLike, "*batch"]) -> Float[Array, "*batch"]:
     """``log P(<q, k> <= s)`` = ``log I_{(1+s)/2}(a, a)``, ``a = (d-1)/2``;
     accurate in the lower tail (``s -> -1``).
 
@@ -49,10 +53,10 @@ def score_log_cdf(d: int, s: Float[ArrayLike, "*batch"]) -> Float[Array, "*batch
         >>> round(float(jnp.exp(score_log_cdf(3, 0.5))), 4)
         0.75
     """
-    return _log_tails(d, s)[0]
+    return _log_tails(d_or_law, s)[0]
 
 
-def score_log_sf(d: int, s: Float[ArrayLike, "*batch"]) -> Float[Array, "*batch"]:
+def score_log_sf(d_or_law: "int | UniformSphere", s: Float[ArrayLike, "*batch"]) -> Float[Array, "*batch"]:
     """``log P(<q, k> > s)`` = ``log I_{(1-s)/2}(a, a)``, ``a = (d-1)/2``;
     accurate far into the upper tail (``s -> 1``), where it behaves like
     ``a log((1-s)/2) - log(a B(a, a))``.
@@ -61,10 +65,10 @@ def score_log_sf(d: int, s: Float[ArrayLike, "*batch"]) -> Float[Array, "*batch"
         >>> round(float(score_log_sf(64, 0.999)), 2)  # P(S > 0.999) = 3e-87
         -198.77
     """
-    return _log_tails(d, s)[1]
+    return _log_tails(d_or_law, s)[1]
 
 
-def score_quantile(d: int, log_p: Float[ArrayLike, "*batch"]) -> Float[Array, "*batch"]:
+def score_quantile(d_or_law: "int | UniformSphere", log_p: Float[ArrayLike, "*batch"]) -> Float[Array, "*batch"]:
     """The upper-tail quantile: the ``s`` with ``P(<q, k> > s) = p``, from ``log p``.
 
     For ``p <= 1/2`` it is ``1 - g`` with ``g`` the gap quantile at ``p``
@@ -76,10 +80,10 @@ def score_quantile(d: int, log_p: Float[ArrayLike, "*batch"]) -> Float[Array, "*
         >>> round(float(score_quantile(3, jnp.log(0.25))), 4)  # uniform on [-1, 1]
         0.5
     """
+    law = UniformSphere(uniform_dim(d_or_law, "the score law"))
     check_in_range("log_p", log_p, -float("inf"), 0.0)
     log_p = jnp.asarray(log_p, jnp.result_type(log_p, float))
     log_q = jnp.log(-jnp.expm1(log_p))  # log(1 - p)
-    law = UniformSphere(d)
     upper = log_p <= log_q
     near = 1.0 - law.gap_quantile(jnp.minimum(log_p, log_q), jnp.maximum(log_p, log_q))
     return jnp.where(upper, near, -near)

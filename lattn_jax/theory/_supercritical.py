@@ -1,7 +1,10 @@
 """The supercritical regime ``beta >> n^{2/(d-1)}``: attention picks the nearest key.
 
-Write ``gamma = beta / n^{1/a}`` (``a = (d - 1)/2``, so ``n^{1/a} = n^{2/(d-1)}``)
-and ``P(gap <= u) ~ c u^a`` (``c = 2^{-a} / (a B(a, a))`` for uniform keys).
+Write ``gamma = beta / n^{1/a}`` (``a = (d - 1)/2`` for uniform keys, so
+``n^{1/a} = n^{2/(d-1)}``) and ``P(gap <= u) ~ c u^a`` (``c = 2^{-a} / (a B(a, a))``
+for uniform keys; any law with a closed-form gap law and ``a >= 1``).
+Every function here takes ``gamma``: they are ``n -> inf`` limits, functions of
+``gamma`` alone, and approximations for large ``gamma``.
 As ``n -> oo`` at fixed ``gamma`` the rescaled gaps ``beta g_(j)`` form a
 Poisson process with mean measure ``lam x^a``, ``lam = c gamma^{-a}``, and
 
@@ -14,12 +17,12 @@ far apart (``x_1 ~ lam^{-1/a}``) and, over the ``O(1)`` window where
 ``r = lam a x_1^{a-1}``: then ``S`` is a generalized Dickman variable with
 parameter ``r``, ``P(S <= t) = e^{-gamma_E r} t^r / Gamma(1 + r)`` for ``t <= 1``,
 and with ``E = lam x_1^a ~ Exp(1)``, ``r = a lam^{1/a} E^{1 - 1/a}``. This
-"local Dickman" law is exact in the Poisson limit for ``d = 3`` (``a = 1``,
+"local Dickman" law is exact in the Poisson limit for ``a = 1`` (``d = 3``,
 constant intensity) and exact to first order in ``1/gamma`` (error
-``O(gamma^-2)``) for ``d > 3``.
+``O(gamma^-2)``) for ``a > 1`` (``d > 3``).
 
 To first order in ``r`` only one neighbour matters, which gives the rates
-(``d >= 3``): with ``K_d = a Gamma(2 - 1/a) c^{1/a}`` (``E[r] = K_d / gamma``),
+(``a >= 1``): with ``K_d = a Gamma(2 - 1/a) c^{1/a}`` (``E[r] = K_d / gamma``),
 
     P(W_(1) <= 1 - eps) ~ K_d log((1 - eps) / eps) / gamma,
     E[1 - W_(1)]        ~ K_d log(2) / gamma,
@@ -34,8 +37,9 @@ import numpy as np
 from jax.scipy.special import exp1, gammaln
 from jaxtyping import Array, ArrayLike, Float
 
-from .._laws import UniformSphere
-from .._validation import check_beta, check_int
+from .._laws import AbstractLaw
+from .._validation import ArgumentValueError
+from ._args import as_float_array, check_gamma, gap_law
 
 _EULER_GAMMA = 0.5772156649015329
 # Trapezoid rules in log variables: integrands analytic and decaying at both
@@ -44,65 +48,70 @@ _LOG_GRID = np.linspace(-45.0, 4.6, 1200)  # log E, E ~ Exp(1): e^{-e^{4.6}} ~ 1
 _LOG_STEP = float(_LOG_GRID[1] - _LOG_GRID[0])
 
 
-def _constants(d: int) -> tuple[float, float]:
-    d = check_int("d", d, minimum=3)
-    a, c, _ = UniformSphere(d).small_gap_expansion()
+def _constants(d_or_law) -> tuple[float, float]:
+    """``(a, c)`` of a gap law with ``a >= 1`` (``d >= 3`` for uniform keys)."""
+    a, c, _ = gap_law(d_or_law, minimum_d=3).small_gap_expansion()
+    if a < 1.0:
+        raise ArgumentValueError(
+            f"d_or_law must have a local exponent 2a >= 2 (a >= 1, as uniform keys with d >= 3), got a = {a:g}"
+        )
     return a, c
 
 
-def supercritical_rate(d: int) -> float:
-    """``K_d = a Gamma(2 - 1/a) c^{1/a}``, ``a = (d-1)/2``, ``c = 2^{-a}/(a B(a, a))``:
-    the mean local density of neighbours of the nearest key, in units of
-    ``1 / gamma``, ``gamma = beta / n^{2/(d-1)}``. It sets the supercritical rates
+def supercritical_rate(d_or_law: "int | AbstractLaw") -> Float[Array, ""]:
+    """``K = a Gamma(2 - 1/a) c^{1/a}`` (uniform keys: ``a = (d-1)/2``,
+    ``c = 2^{-a}/(a B(a, a))``): the mean local density of neighbours of the
+    nearest key, in units of ``1 / gamma``, ``gamma = beta / n^{1/a}``. It sets the
+    supercritical rates
 
-    ``P(W_(1) <= 1 - eps) ~ K_d log((1 - eps)/eps) / gamma`` and
-    ``E[1 - W_(1)] ~ K_d log(2) / gamma`` as ``gamma -> oo`` (after ``n -> oo``); ``d >= 3``.
+    ``P(W_(1) <= 1 - eps) ~ K log((1 - eps)/eps) / gamma`` and
+    ``E[1 - W_(1)] ~ K log(2) / gamma`` as ``gamma -> inf`` (after ``n -> inf``).
+    ``d_or_law``: ``d >= 3`` or a law with a closed-form gap law and ``a >= 1``.
 
     Example:
-        >>> supercritical_rate(3)  # a = 1, c = 1/2
+        >>> float(supercritical_rate(3))  # a = 1, c = 1/2
         0.5
     """
-    a, c = _constants(d)
-    return a * math.gamma(2.0 - 1.0 / a) * c ** (1.0 / a)
+    a, c = _constants(d_or_law)
+    return as_float_array(a * math.gamma(2.0 - 1.0 / a) * c ** (1.0 / a))
 
 
-def _neighbour_density(d: int, n: int, beta: ArrayLike) -> tuple[Array, Array]:
+def _neighbour_density(d_or_law, gamma: ArrayLike) -> tuple[Array, Array]:
     """``(r(E), weights)`` on the ``E`` grid: ``E[f(r)] ~ sum weights * f(r)``."""
-    a, c = _constants(d)
-    n = check_int("n", n, minimum=2)
-    check_beta("beta", beta)
-    beta = jnp.asarray(beta, jnp.result_type(beta, float))
-    dtype = beta.dtype
-    log_e = jnp.asarray(_LOG_GRID, dtype)
+    a, c = _constants(d_or_law)
+    check_gamma(gamma)
+    gamma = as_float_array(gamma)
+    log_e = jnp.asarray(_LOG_GRID, gamma.dtype)
     e = jnp.exp(log_e)
-    # lam^{1/a} = c^{1/a} n^{1/a} / beta
-    lam_root = math.exp((math.log(c) + math.log(n)) / a) / beta[..., None]
+    lam_root = c ** (1.0 / a) / gamma[..., None]  # lam^{1/a}, lam = c gamma^{-a}
     r = a * lam_root * jnp.exp((1.0 - 1.0 / a) * log_e)
     weights = _LOG_STEP * e * jnp.exp(-e)  # Exp(1) density times dE/dlogE
     return r, weights
 
 
-def prob_max_weight_above(
-    d: int, n: int, beta: Float[ArrayLike, "*batch"], eps: float = 0.01
+def supercritical_prob_max_weight_above(
+    d_or_law: "int | AbstractLaw", gamma: Float[ArrayLike, "*batch"], eps: float = 0.01
 ) -> Float[Array, "*batch"]:
-    """``P(max weight > 1 - eps)`` for ``n`` uniform keys on ``S^{d-1}`` at ``beta``,
-    in the Poisson limit with the local Dickman law (module docstring):
+    """``P(max weight > 1 - eps)`` at ``beta = gamma n^{1/a}`` (``n^{2/(d-1)}`` for
+    uniform keys) as ``n -> inf``, in the Poisson limit with the local Dickman
+    law (module docstring):
 
     ``E_E[exp(-gamma_E r - r log((1 - eps)/eps) - log Gamma(1 + r))]``,
-    ``r = a lam^{1/a} E^{1-1/a}``, ``E ~ Exp(1)``, ``lam^{1/a} = c^{1/a} n^{2/(d-1)} / beta``.
+    ``r = a lam^{1/a} E^{1-1/a}``, ``E ~ Exp(1)``, ``lam^{1/a} = c^{1/a} / gamma``.
 
-    Exact as ``n -> oo`` at fixed ``beta / n^{2/(d-1)}`` for ``d = 3``; for
-    ``d > 3`` its error is ``O((n^{2/(d-1)} / beta)^2)``, so it is meant for the
-    supercritical regime. Tends to 1 as ``beta / n^{2/(d-1)} -> oo`` at the rate
-    of [`supercritical_rate`][lattn_jax.theory.supercritical_rate]. ``d >= 3``, ``0 < eps <= 1/2``.
+    Exact in that limit for ``a = 1`` (``d = 3``); for ``a > 1`` its error is
+    ``O(gamma^-2)``, so it is meant for the supercritical regime (large ``gamma``).
+    Tends to 1 as ``gamma -> inf`` at the rate of
+    [`supercritical_rate`][lattn_jax.theory.supercritical_rate]. ``d_or_law``:
+    ``d >= 3`` or a law with a closed-form gap law and ``a >= 1``; ``0 < eps <= 1/2``.
 
     Example:
-        >>> round(float(prob_max_weight_above(3, 10**4, 1e5, eps=0.01)), 4)  # gamma = 10
+        >>> round(float(supercritical_prob_max_weight_above(3, 10.0, eps=0.01)), 4)
         0.7931
     """
     if not 0.0 < eps <= 0.5:
-        raise ValueError(f"eps must be in (0, 1/2], got {eps}")
-    r, weights = _neighbour_density(d, n, beta)
+        raise ArgumentValueError(f"eps must be in (0, 1/2], got {eps}")
+    r, weights = _neighbour_density(d_or_law, gamma)
     log_t = math.log(eps) - math.log1p(-eps)
     log_phi = -_EULER_GAMMA * r + r * log_t - gammaln(1.0 + r)
     return jnp.sum(weights * jnp.exp(log_phi), axis=-1)
@@ -122,19 +131,22 @@ def _ein(theta: Array) -> Array:
     return jnp.where(small, series, large)
 
 
-def expected_max_weight_deficit(d: int, n: int, beta: Float[ArrayLike, "*batch"]) -> Float[Array, "*batch"]:
-    """``E[1 - max weight]`` in the Poisson limit with the local Dickman law:
-    ``E_E[r int_0^oo e^{-theta} (1 - e^{-theta}) / theta * e^{-r Ein(theta)} dtheta]``
-    (``E[S / (1 + S)] = int_0^oo e^{-theta} E[S e^{-theta S}] dtheta`` and the
+def supercritical_max_weight_deficit(
+    d_or_law: "int | AbstractLaw", gamma: Float[ArrayLike, "*batch"]
+) -> Float[Array, "*batch"]:
+    """``E[1 - max weight]`` at ``beta = gamma n^{1/a}`` as ``n -> inf``, in the
+    Poisson limit with the local Dickman law:
+    ``E_E[r int_0^inf e^{-theta} (1 - e^{-theta}) / theta * e^{-r Ein(theta)} dtheta]``
+    (``E[S / (1 + S)] = int_0^inf e^{-theta} E[S e^{-theta S}] dtheta`` and the
     Dickman Laplace transform ``E[e^{-theta S}] = e^{-r Ein(theta)}``), ``r`` as in
-    [`prob_max_weight_above`][lattn_jax.theory.prob_max_weight_above]. Same regime; ``~ K_d log(2) n^{2/(d-1)} / beta``
-    as ``beta / n^{2/(d-1)} -> oo``.
+    [`supercritical_prob_max_weight_above`][lattn_jax.theory.supercritical_prob_max_weight_above].
+    Same regime and laws; ``~ K log(2) / gamma`` as ``gamma -> inf``.
 
     Example:
-        >>> round(float(expected_max_weight_deficit(3, 10**4, 1e5)), 4)
+        >>> round(float(supercritical_max_weight_deficit(3, 10.0)), 4)
         0.0337
     """
-    r, weights = _neighbour_density(d, n, beta)
+    r, weights = _neighbour_density(d_or_law, gamma)
     dtype = r.dtype
     theta = jnp.exp(jnp.asarray(_LOG_GRID, dtype))
     inner_w = _LOG_STEP * jnp.exp(-theta) * (-jnp.expm1(-theta))  # dtheta / theta = dlog theta

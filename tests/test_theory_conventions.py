@@ -1,0 +1,105 @@
+"""One convention across lattn_jax.theory: a law or an int d (UniformSphere(d)),
+JAX arrays of the default float dtype back, and a clear error for a law a
+closed form does not cover."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import lattn_jax as lj
+from lattn_jax import theory
+from lattn_jax._validation import ArgumentValueError
+
+VMF = lj.VonMisesFisher(jnp.array([1.0, 0.0, 0.0]), 2.0)
+
+# (name, call with a law-or-d first argument, a value taken by the remaining arguments)
+SCALAR_CALLS = {
+    "critical_constant": lambda law: theory.critical_constant(law),
+    "critical_exponent": lambda law: theory.critical_exponent(law),
+    "finite_size_coefficient": lambda law: theory.finite_size_coefficient(law),
+    "critical_beta": lambda law: theory.critical_beta(law, 1000),
+    "exact_critical_beta": lambda law: theory.exact_critical_beta(law, 100),
+    "exact_mean_max_weight": lambda law: theory.exact_mean_max_weight(law, 100, 3.0),
+    "limit_intensity": lambda law: theory.limit_intensity(law, 2.0),
+    "limit_mean_max_weight": lambda law: theory.limit_mean_max_weight(law, 2.0),
+    "supercritical_rate": lambda law: theory.supercritical_rate(law),
+    "supercritical_prob_max_weight_above": lambda law: theory.supercritical_prob_max_weight_above(law, 50.0),
+    "supercritical_max_weight_deficit": lambda law: theory.supercritical_max_weight_deficit(law, 50.0),
+    "mean_resultant": lambda law: theory.mean_resultant(law, 2.0),
+    "log_partition": lambda law: theory.log_partition(law, 2.0),
+    "mean_field_entropy": lambda law: theory.mean_field_entropy(law, 1000, 2.0),
+    "output_mean": lambda law: theory.output_mean(law, 1000, 2.0),
+    "score_log_density": lambda law: theory.score_log_density(law, 0.3),
+    "score_log_cdf": lambda law: theory.score_log_cdf(law, 0.3),
+    "score_log_sf": lambda law: theory.score_log_sf(law, 0.3),
+    "score_quantile": lambda law: theory.score_quantile(law, -2.0),
+    "heat_flow_mean_resultant": lambda law: theory.heat_flow_mean_resultant(law, 0.5, 100.0),
+}
+UNIFORM_ONLY = {
+    "mean_resultant",
+    "log_partition",
+    "mean_field_entropy",
+    "output_mean",
+    "score_log_density",
+    "score_log_cdf",
+    "score_log_sf",
+    "score_quantile",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCALAR_CALLS))
+def test_int_d_is_uniform_sphere_and_scalars_are_0d_arrays(name):
+    """``f(4)`` and ``f(UniformSphere(4))`` are the same 0-d JAX array of the default float dtype."""
+    call = SCALAR_CALLS[name]
+    value = call(4)
+    assert isinstance(value, jax.Array) and value.shape == () and value.dtype == jnp.result_type(float)
+    assert float(call(lj.UniformSphere(4))) == float(value)
+
+
+def test_arrays_in_arrays_out():
+    assert theory.finite_size_factors(4, [100, 1000]).shape == (2,)
+    assert theory.critical_beta(4, np.array([100.0, 1000.0])).shape == (2,)
+    assert all(isinstance(v, jax.Array) and v.shape == () for v in theory.gap_expansion(4))
+    cov = theory.output_covariance(lj.UniformSphere(4), 1000, jnp.array([1.0, 2.0]))
+    assert cov.parallel.shape == (2,)
+
+
+@pytest.mark.parametrize("name", sorted(UNIFORM_ONLY))
+def test_uniform_only_closed_forms_reject_other_laws(name):
+    """Subsphere(9, 4) has the gap law of UniformSphere(4) but not its score law in R^9:
+    the uniform-key closed forms refuse it, naming the argument."""
+    with pytest.raises(ArgumentValueError, match="d_or_law must be an int d or UniformSphere"):
+        SCALAR_CALLS[name](lj.Subsphere(9, 4))
+    with pytest.raises(ArgumentValueError, match="d_or_law"):
+        theory.output_covariance(VMF, 100, 1.0)
+
+
+@pytest.mark.parametrize(
+    "name", sorted(n for n in SCALAR_CALLS if n not in UNIFORM_ONLY | {"critical_exponent", "heat_flow_mean_resultant"})
+)
+def test_gap_law_formulas_take_any_gap_law_and_reject_the_rest(name):
+    """The gap-law formulas depend on the law only through its gap law: a subsphere
+    S^3 in R^9 gives the values of UniformSphere(4); a law without one is refused."""
+    call = SCALAR_CALLS[name]
+    np.testing.assert_allclose(float(call(lj.Subsphere(9, 4))), float(call(4)), rtol=0)
+    with pytest.raises(ArgumentValueError, match="d_or_law must be an int d or a law with a closed-form gap law"):
+        call(VMF)
+
+
+def test_supercritical_needs_a_at_least_one_and_heat_flow_a_smooth_density():
+    with pytest.raises(ArgumentValueError, match="d must be an integer >= 3"):
+        theory.supercritical_rate(2)
+    with pytest.raises(ArgumentValueError, match="a >= 1"):
+        theory.supercritical_rate(lj.PowerDensity(2, 0.5))  # a = 3/4
+    expected = float(theory.heat_flow_mean_resultant(3, 0.5, 100.0))
+    assert float(theory.heat_flow_mean_resultant(VMF, 0.5, 100.0)) == expected
+    with pytest.raises(ArgumentValueError, match="smooth density"):
+        theory.heat_flow_mean_resultant(lj.Subsphere(9, 4), 0.5, 100.0)
+
+
+def test_bad_first_argument_names_what_is_allowed():
+    with pytest.raises(TypeError, match="d must be a context law such as UniformSphere"):
+        theory.critical_constant("sphere")
+    with pytest.raises(ValueError, match="d must be an integer >= 2"):
+        theory.mean_resultant(1, 1.0)
