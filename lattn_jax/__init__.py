@@ -52,6 +52,8 @@ from ._schedules._schedule import QwenLogN as QwenLogN
 from ._schedules._schedule import ScalableSoftmax as ScalableSoftmax
 from ._schedules._schedule import YaRN as YaRN
 from ._schedules._schedule import schedule_from_name as schedule_from_name
+from ._validation import ArgumentTypeError as ArgumentTypeError
+from ._validation import ArgumentValueError as ArgumentValueError
 
 try:
     __version__ = importlib.metadata.version("lattn-jax")

@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-from ._validation import check_array, check_beta
+from ._validation import ArgumentValueError, check_array, check_beta
 
 
 def gaps(q: Float[Array, " d"], keys: Float[Array, "n d"]) -> Float[Array, " n"]:
@@ -29,9 +29,11 @@ def gaps(q: Float[Array, " d"], keys: Float[Array, "n d"]) -> Float[Array, " n"]
     """
     q, keys = check_array("q", q, shape=" of shape (d,)"), check_array("keys", keys, shape=" of shape (n, d)")
     if q.ndim != 1 or keys.ndim != 2 or keys.shape[1] != q.shape[0]:
-        raise ValueError(f"q must have shape (d,) and keys (n, d) with the same d, got {q.shape} and {keys.shape}")
+        raise ArgumentValueError(
+            f"q must have shape (d,) and keys (n, d) with the same d, got {q.shape} and {keys.shape}"
+        )
     if keys.shape[0] == 0:
-        raise ValueError("keys must hold at least one key, got an empty (0, d) array")
+        raise ArgumentValueError("keys must hold at least one key, got an empty (0, d) array")
     diff = keys - q
     return 0.5 * jnp.sum(diff * diff, axis=-1)
 
@@ -46,7 +48,7 @@ def attention_logits(q: Float[Array, " d"], keys: Float[Array, "n d"], beta: Arr
         >>> [round(float(x), 4) for x in attention_logits(q, keys, jnp.log(3.0))]
         [-0.2877, -1.3863]
     """
-    check_beta("beta", beta)
+    beta = check_beta("beta", beta)
     g = gaps(q, keys)
     return jax.nn.log_softmax(-beta * (g - jnp.min(g)))
 
@@ -92,6 +94,6 @@ def attention_output(
     if values is None:
         values = keys
     elif (values := check_array("values", values, shape=" of shape (n,) or (n, d_v)")).shape[:1] != keys.shape[:1]:
-        raise ValueError(f"values must have one row per key ({keys.shape[0]}), got shape {values.shape}")
+        raise ArgumentValueError(f"values must have one row per key ({keys.shape[0]}), got shape {values.shape}")
     w = attention_weights(q, keys, beta)
     return jnp.tensordot(w, values, axes=1)

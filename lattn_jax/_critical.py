@@ -8,7 +8,6 @@ from typing import Literal
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._estimators import context_values
@@ -17,7 +16,16 @@ from ._observables import entropy, max_weight
 from ._sampling._contexts import DEFAULT_HEAD, METHODS, Method, batch_size, make_sampler
 from ._sampling._sharding import context_mesh, over_contexts, pad_keys, padded_count
 from ._sampling._streaming import DEFAULT_CHUNK
-from ._validation import ArgumentValueError, check_choice, check_dtype, check_int, check_key, check_open_unit
+from ._validation import (
+    ArgumentTypeError,
+    ArgumentValueError,
+    check_choice,
+    check_dtype,
+    check_int,
+    check_key,
+    check_open_unit,
+    check_sizes,
+)
 
 Criterion = Literal["max_weight", "entropy_curvature"]
 _STEP_LISTENERS: list[Callable[[int, float, float], None]] = []  # innermost search last
@@ -83,7 +91,9 @@ class _MaxWeightLevel(_AbstractCriterion):
 
     def check(self, level, n):
         if level <= 1.0 / n:
-            raise ArgumentValueError(f"level must exceed 1/n = {1.0 / n:.3g} (the max weight at beta = 0), got {level}")
+            raise ArgumentValueError(
+                f"level must exceed 1/n = {1.0 / n:.3g} (the max weight at beta = 0), got {level}", argument="level"
+            )
 
 
 class _EntropyCurvaturePeak(_AbstractCriterion):
@@ -265,7 +275,7 @@ def find_critical_beta(
         (True, True)
     """
     law = as_law("law", law)
-    n = check_int("n", n, minimum=2)
+    n = check_sizes("n", n, minimum=2, integer=True)
     num_contexts = check_int("num_contexts", num_contexts, minimum=2)
     head = check_int("head", head, minimum=2)
     chunk = check_int("chunk", chunk, minimum=1)
@@ -279,7 +289,7 @@ def find_critical_beta(
     CRITERIA[criterion].check(level, n)
     if on_step is not None and not callable(on_step):
         kind = type(on_step).__name__
-        raise TypeError(f"on_step must be a function on_step(iteration, beta, value) or None, got {kind}")
+        raise ArgumentTypeError(f"on_step must be a function on_step(iteration, beta, value) or None, got {kind}")
     sampler = make_sampler(law, n, method, head=head, chunk=chunk, dtype=dtype)
     tol = float(max(1e-9, 100 * jnp.finfo(sampler.dtype).eps))
     rule = CRITERIA[criterion]
@@ -314,13 +324,11 @@ def critical_scan(
         >>> scan.beta.shape
         (2,)
     """
-    if isinstance(ns, str) or not isinstance(ns, Sequence | jax.Array | np.ndarray):
-        raise TypeError(f"ns must be a sequence of context sizes such as [100, 1000], got {type(ns).__name__}")
     if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be a function callback(n, result) or None, got {type(callback).__name__}")
-    ns = [check_int("ns[i]", n, minimum=2) for n in np.asarray(ns).ravel()] if len(ns) else []
-    if not ns:
-        raise ValueError("ns must hold at least one context size")
+        raise ArgumentTypeError(
+            f"callback must be a function callback(n, result) or None, got {type(callback).__name__}"
+        )
+    ns = check_sizes("ns", ns, minimum=2, sequence=True)
     results = []
     for i, n in enumerate(ns):
         result = find_critical_beta(law, n, jax.random.fold_in(key, i), **kwargs)

@@ -31,6 +31,7 @@ from ._validation import (
     check_dtype,
     check_int,
     check_key,
+    check_sizes,
     concrete,
     default_float,
 )
@@ -259,12 +260,12 @@ def mc_estimates(
 
 def _run(observable, keys, law, n, beta, key, num_contexts, method, derivative, head, chunk, devices, dtype):
     """Validate, choose the sampler once, estimate (and redo exactly where auto must)."""
-    n = check_int("n", n, minimum=2)
+    n = check_sizes("n", n, minimum=2, integer=True)
     num_contexts = check_int("num_contexts", num_contexts, minimum=2)
     head = check_int("head", head, minimum=2)
     chunk = check_int("chunk", chunk, minimum=1)
     mesh = context_mesh(devices)
-    check_beta("beta", beta)
+    beta = check_beta("beta", beta)
     check_key("key", key)
     check_choice("method", method, METHODS)
     derivative = check_bool("derivative", derivative)

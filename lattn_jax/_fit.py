@@ -7,6 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
+from ._validation import ArgumentTypeError, ArgumentValueError
+
 
 class PowerLawFit(eqx.Module):
     """``beta = prefactor * n^exponent`` fitted in log–log.
@@ -37,7 +39,7 @@ def _floats(name: str, values) -> np.ndarray:
     try:
         return np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a 1-D sequence of real numbers, got {values!r}") from None
+        raise ArgumentTypeError(f"{name} must be a 1-D sequence of real numbers, got {values!r}") from None
 
 
 def fit_power_law(
@@ -72,42 +74,44 @@ def fit_power_law(
     """
     x, y = _floats("ns", ns), _floats("betas", betas)
     if np.any(x <= 0):
-        raise ValueError("ns and betas must be finite and > 0")
+        raise ArgumentValueError("ns and betas must be finite and > 0")
     x = np.log(x)
     if x.ndim != 1 or y.shape != x.shape:
-        raise ValueError(f"ns and betas must be 1-D of equal length, got shapes {x.shape} and {y.shape}")
+        raise ArgumentValueError(f"ns and betas must be 1-D of equal length, got shapes {x.shape} and {y.shape}")
     if x.size < 2:
-        raise ValueError(f"need at least two points to fit a power law, got {x.size}")
+        raise ArgumentValueError(f"need at least two points to fit a power law, got {x.size}")
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y)) and np.all(y > 0)):
-        raise ValueError("ns and betas must be finite and > 0")
+        raise ArgumentValueError("ns and betas must be finite and > 0")
     if np.ptp(x) == 0:
-        raise ValueError("ns must hold at least two distinct values")
+        raise ArgumentValueError("ns must hold at least two distinct values")
     y = np.log(y)
     if finite_size is not None:
         try:
             kappa, q = (float(v) for v in finite_size)
         except (TypeError, ValueError):
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"finite_size must be a pair (kappa, q) of real numbers or None, got {finite_size!r}"
             ) from None
         factor = 1.0 + kappa * np.exp(-q * x)
         if not np.all(factor > 0):
-            raise ValueError(f"finite_size=({kappa}, {q}) makes 1 + kappa n^-q <= 0 for some n; it is for large n")
+            raise ArgumentValueError(
+                f"finite_size=({kappa}, {q}) makes 1 + kappa n^-q <= 0 for some n; it is for large n"
+            )
         y = y - np.log(factor)
     if factors is not None:
         factors = _floats("factors", factors)
         if factors.shape != x.shape or not np.all(np.isfinite(factors)) or np.any(factors <= 0):
-            raise ValueError(f"factors must be finite, > 0 and one per point, got {factors}")
+            raise ArgumentValueError(f"factors must be finite, > 0 and one per point, got {factors}")
         y = y - np.log(factors)
     design = np.stack([np.ones_like(x), x], axis=1)
     if stderrs is not None:
         rel = _floats("stderrs", stderrs) / _floats("betas", betas)
         if rel.shape != x.shape or not np.all(np.isfinite(rel)) or np.any(rel <= 0):
-            raise ValueError("stderrs must be finite, > 0 and one per point")
+            raise ArgumentValueError("stderrs must be finite, > 0 and one per point")
         w = 1.0 / rel**2
     else:
         if x.size < 3:
-            raise ValueError("an unweighted fit needs at least three points for an error estimate")
+            raise ArgumentValueError("an unweighted fit needs at least three points for an error estimate")
         w = np.ones_like(x)
     normal = design.T @ (w[:, None] * design)
     cov = np.linalg.inv(normal)

@@ -179,7 +179,7 @@ class AbstractObservable(eqx.Module):
         """The value on ``atoms`` at ``beta``."""
 
     def __call__(self, q: Float[Array, " d"], keys: Float[Array, "n d"], beta: ArrayLike) -> Float[Array, "*k"]:
-        check_beta("beta", beta)
+        beta = check_beta("beta", beta)
         return self.on_atoms(Atoms(gaps(q, keys)), beta)
 
     def count_curvature(self, atoms: Atoms, beta: ArrayLike, start: int) -> Float[Array, "*k"]:

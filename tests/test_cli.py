@@ -78,7 +78,7 @@ def _run(*args):
         (["critical", "--dim", "1"], "--dim must be >= 2"),
         (["critical", "--n", "abc"], "expected an integer"),
         (["critical", "--n", "1.5e0"], "expected an integer"),
-        (["critical", "--n", "1"], "--n must be >= 2"),
+        (["critical", "--n", "1"], "--n must be an integer >= 2"),
         (["critical", "--level", "1.5"], "--level must be in (1/n, 1)"),
         (["critical", "--level", "0.001", "--n", "100"], "--level must be in (1/n, 1)"),
         (["critical", "--contexts", "1"], "--contexts must be >= 2"),

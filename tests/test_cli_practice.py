@@ -52,14 +52,14 @@ def test_n_range():
     ("args", "message"),
     [
         (["regime", "--schedule", "rope"], "unknown schedule 'rope'"),
-        (["regime", "--n", "1e4:1e3"], "expected 2 <= A < B"),
+        (["regime", "--n", "1e4:1e3"], "expected 0 < A < B"),
         (["regime", "--n", "1:2:3:4"], "expected A:B, A:B:K"),
         (["regime", "--band", "0.5"], "--band must be > 1"),
         (["regime", "--base", "-1"], "--base must be finite and > 0"),
-        (["regime", "--simplex", "1.5"], "--simplex must be in [0, 1)"),
+        (["regime", "--simplex", "1.5"], "--simplex must be a number in [0, 1)"),
         (["regime", "--query", "q.npy"], "--query needs --keys"),
         (["fit-schedule", "--level", "0.001", "--n", "10,100"], "--level must be in (1/n, 1)"),
-        (["fit-schedule", "--n", "100"], "at least two context sizes"),
+        (["fit-schedule", "--n", "100"], "--n must hold at least two distinct context sizes"),
     ],
 )
 def test_usage_errors(args, message, capsys):

@@ -701,6 +701,7 @@ AUDITED = {
     "lattn_jax.Simplex",
     "lattn_jax.simplex_self_weight",
 }
+ERRORS = {"lattn_jax.ArgumentValueError", "lattn_jax.ArgumentTypeError"}  # what every case above raises
 RESULTS = {
     "lattn_jax.Estimate",
     "lattn_jax.CriticalBeta",
@@ -720,13 +721,53 @@ def test_every_public_function_is_audited():
         for name, obj in vars(module).items():
             if not name.startswith("_") and (inspect.isfunction(obj) or inspect.isclass(obj)):
                 public.add(f"{module.__name__}.{name}")
-    missing = public - AUDITED - RESULTS
+    missing = public - AUDITED - RESULTS - ERRORS
     assert not missing, f"public names without a bad-input case in tests/test_errors.py: {sorted(missing)}"
 
 
 def test_traced_values_pass_through_validation():
     # Inside jit/vmap/grad the eager checks step aside (no ConcretizationTypeError).
     assert jax.jit(lj.top_k_mass)(Q, KEYS, 1.0).shape == ()
+
+
+def test_argument_errors_are_the_exported_classes_and_name_the_argument():
+    with pytest.raises(lj.ArgumentValueError, match="num_contexts must") as info:
+        lj.mc_estimate(lj.max_weight, LAW, 100, 1.0, KEY, 1)
+    assert info.value.argument == "num_contexts" and isinstance(info.value, ValueError)
+    with pytest.raises(lj.ArgumentTypeError, match="key must") as info:
+        lj.find_critical_beta(LAW, 100, 0)
+    assert info.value.argument == "key" and isinstance(info.value, TypeError)
+    with pytest.raises(lj.ArgumentValueError, match="ns must") as info:
+        lj.critical_scan(LAW, [100, 1], KEY)
+    assert info.value.argument == "ns"
+
+
+# Under jax.jit, JAX raises when the program runs: JaxRuntimeError (a RuntimeError) on the call that
+# compiles, a plain ValueError from its fast path on later calls; the message is ours either way.
+_TRACED_BETA_ERROR = (RuntimeError, ValueError)
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf")])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda beta: lj.attention_weights(Q, KEYS, beta),
+        lambda beta: lj.entropy(Q, KEYS, beta),
+        lambda beta: lj.TopKMass(2)(Q, KEYS, beta),
+        lambda beta: lj.mc_estimate(lj.max_weight, LAW, 100, beta, KEY, 4).mean,
+    ],
+    ids=["attention_weights", "entropy", "TopKMass", "mc_estimate"],
+)
+def test_traced_bad_beta_raises_at_run_time(fn, bad):
+    jitted = jax.jit(fn)
+    with pytest.raises(_TRACED_BETA_ERROR, match="beta must be finite and >= 0") as info:
+        jax.block_until_ready(jitted(jnp.asarray(bad)))  # the call that compiles
+    assert not isinstance(info.value, lj.ArgumentValueError)  # found at run time, not at call time
+    assert np.all(np.isfinite(jitted(jnp.asarray(0.5))))
+    with pytest.raises(_TRACED_BETA_ERROR, match="beta must be finite and >= 0"):
+        jax.block_until_ready(jitted(jnp.asarray(bad)))  # the compiled program, again
+    with pytest.raises(_TRACED_BETA_ERROR, match="beta must be finite and >= 0"):
+        jax.block_until_ready(jax.jit(jax.vmap(fn))(jnp.array([1.0, bad])))
 
 
 # --- the command line ----------------------------------------------------------------------------------------
@@ -838,8 +879,8 @@ def test_cli_regime_and_fit_schedule_bad_flags_exit_2(command, args, capsys):
         (["fit-schedule", "--level", "0.05", "--n", "10,100"], "--level must be in (1/n, 1)"),
         (["fit-schedule", "--lr", "nan"], "--lr must be finite and > 0"),
         (["fit-schedule", "--lr", "-0.1"], "--lr must be finite and > 0"),
-        (["fit-schedule", "--steps", "0"], "--steps must be >= 1"),
-        (["fit-schedule", "--n", "100,100"], "at least two context sizes"),
+        (["fit-schedule", "--steps", "0"], "--steps must be an integer >= 1"),
+        (["fit-schedule", "--n", "100,100"], "at least two distinct context sizes"),
     ],
 )
 def test_cli_regime_and_fit_schedule_bad_values(args, message, capsys):
@@ -884,8 +925,8 @@ def test_cli_out_under_a_regular_file_for_figures(tmp_path, capsys):
         (["heads", "--level", "2"], "--level must be in (1/n, 1) for the smallest n = 100"),
         (["critical", "--contexts", "1"], "--contexts must be >= 2, got 1"),
         (["critical", "--check-contexts", "1"], "--check-contexts must be >= 2, got 1"),
-        (["fit-schedule", "--steps", "0"], "--steps must be >= 1, got 0"),
-        (["fit-schedule", "--contexts", "1"], "--contexts must be >= 2, got 1"),
+        (["fit-schedule", "--steps", "0"], "--steps must be an integer >= 1, got 0"),
+        (["fit-schedule", "--contexts", "1"], "--contexts must be an integer >= 2, got 1"),
     ],
 )
 def test_cli_messages_name_the_flag_and_range(args, message, capsys):

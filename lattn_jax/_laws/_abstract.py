@@ -19,6 +19,8 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from .._validation import ArgumentTypeError
+
 
 class AbstractLaw(eqx.Module):
     """A law of random contexts: ``n`` i.i.d. keys on ``S^{d-1}`` and a query.
@@ -76,7 +78,9 @@ class AbstractLaw(eqx.Module):
 def check_law(name: str, law) -> None:
     """A context law (an ``AbstractLaw`` instance), else ``TypeError`` naming ``name``."""
     if not isinstance(law, AbstractLaw):
-        raise TypeError(f"{name} must be a context law such as UniformSphere(d), got {type(law).__name__}")
+        raise ArgumentTypeError(
+            f"{name} must be a context law such as UniformSphere(d), got {type(law).__name__}", argument=name
+        )
 
 
 class AbstractGapLaw(AbstractLaw):

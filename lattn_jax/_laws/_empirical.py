@@ -16,7 +16,16 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
-from .._validation import check_bool, check_dtype, check_int, check_key, default_float
+from .._validation import (
+    ArgumentTypeError,
+    ArgumentValueError,
+    check_bool,
+    check_dtype,
+    check_int,
+    check_key,
+    check_sizes,
+    default_float,
+)
 from ._sphere import AbstractLaw
 
 _LAGUERRE_NODES = 96
@@ -28,19 +37,28 @@ def check_keys(keys, name: str = "keys") -> np.ndarray:
     finite, and without zero vectors (a zero key has no direction)."""
     arr = np.asarray(keys)
     if not np.issubdtype(arr.dtype, np.floating):
-        raise TypeError(f"{name} must be a float array, got dtype {arr.dtype}")
+        raise ArgumentTypeError(f"{name} must be a float array, got dtype {arr.dtype}", argument="keys")
     if arr.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D array of shape (N keys, d), got shape {arr.shape}")
+        raise ArgumentValueError(
+            f"{name} must be a 2-D array of shape (N keys, d), got shape {arr.shape}", argument="keys"
+        )
     if arr.shape[0] < 2 or arr.shape[1] < 2:
-        raise ValueError(f"{name} must hold N >= 2 keys of dimension d >= 2, got shape {arr.shape}")
+        raise ArgumentValueError(
+            f"{name} must hold N >= 2 keys of dimension d >= 2, got shape {arr.shape}", argument="keys"
+        )
     arr = arr.astype(np.float64)
     bad = ~np.all(np.isfinite(arr), axis=1)
     if bad.any():
-        raise ValueError(f"{name} has NaN or inf in {int(bad.sum())} rows (first: row {int(np.argmax(bad))})")
+        raise ArgumentValueError(
+            f"{name} has NaN or inf in {int(bad.sum())} rows (first: row {int(np.argmax(bad))})", argument="keys"
+        )
     zero = ~np.any(arr != 0, axis=1)
     if zero.any():
         first = int(np.argmax(zero))
-        raise ValueError(f"{name} has {int(zero.sum())} zero vectors (first: row {first}); a zero key has no direction")
+        raise ArgumentValueError(
+            f"{name} has {int(zero.sum())} zero vectors (first: row {first}); a zero key has no direction",
+            argument="keys",
+        )
     return arr
 
 
@@ -57,18 +75,20 @@ def load_keys(path: str | Path) -> np.ndarray:
         (3, 3)
     """
     if not isinstance(path, str | Path):
-        raise TypeError(f"path must be a str or pathlib.Path such as 'keys.npy', got {type(path).__name__}")
+        raise ArgumentTypeError(f"path must be a str or pathlib.Path such as 'keys.npy', got {type(path).__name__}")
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"keys file {str(path)!r} does not exist")
+        raise ArgumentValueError(f"keys file {str(path)!r} does not exist")
     try:
         arr = np.load(path, allow_pickle=False)
     except ValueError as err:
-        raise ValueError(f"{str(path)!r} is not a plain .npy array ({err})") from None
+        raise ArgumentValueError(f"{str(path)!r} is not a plain .npy array ({err})") from None
     except (OSError, EOFError) as err:
-        raise ValueError(f"cannot read {str(path)!r} as .npy ({err})") from None
+        raise ArgumentValueError(f"cannot read {str(path)!r} as .npy ({err})") from None
     if not isinstance(arr, np.ndarray):
-        raise ValueError(f"{str(path)!r} holds an archive of several arrays; save one (N, d) array with np.save")
+        raise ArgumentValueError(
+            f"{str(path)!r} holds an archive of several arrays; save one (N, d) array with np.save"
+        )
     return check_keys(arr, f"keys in {str(path)!r}")
 
 
@@ -77,17 +97,17 @@ def _unit_query(query, d: int, keys: np.ndarray) -> np.ndarray:
         mean = keys.mean(axis=0)
         norm = np.linalg.norm(mean)
         if not norm > 0:
-            raise ValueError("the keys average to zero; pass a query")
+            raise ArgumentValueError("the keys average to zero; pass a query")
         return mean / norm
     q = np.asarray(query)
     if not np.issubdtype(q.dtype, np.number) or np.issubdtype(q.dtype, np.complexfloating):
-        raise TypeError(f"query must be a real vector, got dtype {q.dtype}")
+        raise ArgumentTypeError(f"query must be a real vector, got dtype {q.dtype}", argument="query")
     if q.shape != (d,):
-        raise ValueError(f"query must have shape ({d},) like a key, got {q.shape}")
+        raise ArgumentValueError(f"query must have shape ({d},) like a key, got {q.shape}", argument="query")
     q = q.astype(np.float64)
     norm = np.linalg.norm(q)
     if not (np.all(np.isfinite(q)) and norm > 0):
-        raise ValueError("query must be finite and nonzero")
+        raise ArgumentValueError("query must be finite and nonzero", argument="query")
     return q / norm
 
 
@@ -136,7 +156,7 @@ class EmpiricalKeys(AbstractLaw):
     def __init__(self, keys: ArrayLike, query: ArrayLike | None = None, replace: bool = False):
         unit, q, gaps = _unit_gaps(keys, query)
         if not isinstance(replace, bool):
-            raise TypeError(f"replace must be True or False, got {replace!r}")
+            raise ArgumentTypeError(f"replace must be True or False, got {replace!r}")
         self.replace = replace
         dtype = default_float()
         self.keys = jnp.asarray(unit.astype(dtype))
@@ -157,12 +177,12 @@ class EmpiricalKeys(AbstractLaw):
 
     def _indices(self, key: PRNGKeyArray, n: int, dtype) -> Array:
         check_key("key", key)
-        n = check_int("n", n, minimum=1)
+        n = check_sizes("n", n, minimum=1, integer=True)
         check_dtype("dtype", dtype)
         if self.replace:
             return jax.random.randint(key, (n,), 0, self.size)
         if n > self.size:
-            raise ValueError(f"n = {n} exceeds the N = {self.size} keys; use EmpiricalKeys(..., replace=True)")
+            raise ArgumentValueError(f"n = {n} exceeds the N = {self.size} keys; use EmpiricalKeys(..., replace=True)")
         return jax.random.choice(key, self.size, (n,), replace=False)
 
     def sample(self, key: PRNGKeyArray, n: int, dtype=None) -> Float[Array, "n d"]:
@@ -282,14 +302,14 @@ def estimate_local_exponent(
         k = max(10, min(2000, size // 10))
     k = check_int("k", k, minimum=10)
     if k >= size:
-        raise ValueError(f"k must be below the number of keys N = {size}, got {k}")
+        raise ArgumentValueError(f"k must be below the number of keys N = {size}, got {k}")
     half = np.partition(gaps / 2.0, k)[: k + 1]
     half.sort()
     x, u = half[k], half[:k]
     if not u[0] > 0:
-        raise ValueError("a key coincides with the query (zero distance); drop it or pick another query")
+        raise ArgumentValueError("a key coincides with the query (zero distance); drop it or pick another query")
     if not x < 1:
-        raise ValueError(f"the {k + 1} nearest keys reach the antipode of the query; use a smaller k")
+        raise ArgumentValueError(f"the {k + 1} nearest keys reach the antipode of the query; use a smaller k")
     hill = k / np.sum(np.log(x / u))  # the MLE of a for density ∝ u^{a-1} on (0, x)
     if not curvature:
         a, se_a = hill, hill / np.sqrt(k)

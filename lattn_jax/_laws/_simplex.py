@@ -33,7 +33,15 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
-from .._validation import check_beta, check_in_range, check_int, check_key, check_sizes, default_float
+from .._validation import (
+    ArgumentValueError,
+    check_beta,
+    check_in_range,
+    check_int,
+    check_key,
+    check_sizes,
+    default_float,
+)
 from ._sphere import AbstractLaw, UniformSphere
 
 
@@ -47,7 +55,7 @@ def simplex_self_weight(n: ArrayLike, beta: ArrayLike, rho: ArrayLike) -> Float[
         0.5
     """
     check_sizes("n", n)
-    check_beta("beta", beta)
+    beta = check_beta("beta", beta)
     check_in_range("rho", rho, -1.0, 1.0)
     n = jnp.asarray(n, jnp.result_type(float))
     return jax.nn.sigmoid(beta * (1.0 - rho) - jnp.log(n - 1.0))
@@ -76,7 +84,7 @@ class Simplex(AbstractLaw):
     def __check_init__(self):
         check_int("d", self.d, minimum=3)
         if isinstance(self.rho, bool) or not isinstance(self.rho, int | float) or not 0 <= self.rho < 1:
-            raise ValueError(f"rho must be a number in [0, 1), got {self.rho!r}")
+            raise ArgumentValueError(f"rho must be a number in [0, 1), got {self.rho!r}", argument="rho")
 
     @property
     def dim(self) -> int:
@@ -93,7 +101,7 @@ class Simplex(AbstractLaw):
 
     def sample(self, key: PRNGKeyArray, n: int, dtype=None) -> Float[Array, "n d"]:
         check_key("key", key)
-        n = check_int("n", n, minimum=2)  # the query itself and at least one other token
+        n = check_sizes("n", n, minimum=2, integer=True)  # the query itself and at least one other token
         dtype = dtype or default_float()
         z = UniformSphere(self.d - 1).sample(key, n - 1, dtype)
         others = jnp.concatenate([jnp.full((n - 1, 1), self.rho**0.5, dtype), (1.0 - self.rho) ** 0.5 * z], axis=1)
@@ -101,7 +109,7 @@ class Simplex(AbstractLaw):
 
     def sample_gaps(self, key: PRNGKeyArray, n: int, dtype=None) -> Float[Array, " n"]:
         check_key("key", key)
-        n = check_int("n", n, minimum=2)  # the query itself and at least one other token
+        n = check_sizes("n", n, minimum=2, integer=True)  # the query itself and at least one other token
         dtype = dtype or default_float()
         others = (1.0 - self.rho) * UniformSphere(self.d - 1).sample_gaps(key, n - 1, dtype)
         return jnp.concatenate([jnp.zeros((1,), dtype), others])

@@ -13,7 +13,15 @@ from jax.scipy.special import betaln
 from jaxtyping import Array, Float, PRNGKeyArray, UInt32
 
 from .._numerics._special import beta_quantile, log_betainc_lower
-from .._validation import ArgumentTypeError, check_int, check_key, check_real, default_float
+from .._validation import (
+    ArgumentTypeError,
+    ArgumentValueError,
+    check_int,
+    check_key,
+    check_real,
+    check_sizes,
+    default_float,
+)
 from ._abstract import AbstractGapLaw, AbstractLaw
 
 
@@ -63,7 +71,7 @@ class _BetaGapLaw(AbstractGapLaw):
 def _check_sample(key, n) -> int:
     """Eager checks of a sampler's ``key`` and ``n``; returns ``n`` as an int."""
     check_key("key", key)
-    return check_int("n", n, minimum=1)
+    return check_sizes("n", n, minimum=1, integer=True)
 
 
 def _unit_normals(key: PRNGKeyArray, n: int, d: int, dtype) -> Float[Array, "n d"]:
@@ -188,7 +196,7 @@ class Subsphere(_BetaGapLaw):
         check_int("d", self.d, minimum=2)
         check_int("m", self.m, minimum=2)
         if self.m > self.d:
-            raise ValueError(f"m must be in [2, d] = [2, {self.d}], got {self.m}")
+            raise ArgumentValueError(f"m must be in [2, d] = [2, {self.d}], got {self.m}")
 
     @property
     def dim(self) -> int:
@@ -233,7 +241,7 @@ class PowerDensity(_BetaGapLaw):
         check_int("d", self.d, minimum=2)
         check_real("s", self.s)
         if not self.s > -(self.d - 1):
-            raise ValueError(f"s must be > -(d - 1) = {-(self.d - 1)}, got {self.s}")
+            raise ArgumentValueError(f"s must be > -(d - 1) = {-(self.d - 1)}, got {self.s}")
 
     @property
     def dim(self) -> int:

@@ -19,7 +19,7 @@ from jax.scipy.special import logsumexp, ndtri
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._numerics._bessel import bessel_ratio_parts
-from .._validation import default_float
+from .._validation import ArgumentValueError, default_float
 from ._sphere import AbstractLaw
 
 
@@ -118,24 +118,24 @@ class VonMisesFisherMixture(AbstractLaw):
     def __init__(self, means, kappas, weights, query_point=None):
         means = jnp.asarray(means, default_float())
         if means.ndim != 2 or means.shape[1] < 2 or means.shape[0] < 1:
-            raise ValueError(f"means must have shape (m, d) with m >= 1 and d >= 2, got {means.shape}")
+            raise ArgumentValueError(f"means must have shape (m, d) with m >= 1 and d >= 2, got {means.shape}")
         kappas = jnp.asarray(kappas, means.dtype)
         weights = jnp.asarray(weights, means.dtype)
         if kappas.shape != (means.shape[0],) or weights.shape != (means.shape[0],):
-            raise ValueError(
+            raise ArgumentValueError(
                 f"kappas and weights must have shape ({means.shape[0]},), got {kappas.shape} and {weights.shape}"
             )
         if not bool(jnp.all(jnp.isfinite(kappas)) & jnp.all(kappas >= 0)):
-            raise ValueError(f"kappas must be finite and >= 0, got {kappas}")
+            raise ArgumentValueError(f"kappas must be finite and >= 0, got {kappas}")
         if not bool(jnp.all(jnp.isfinite(weights)) & jnp.all(weights > 0)):
-            raise ValueError(f"weights must be finite and > 0, got {weights}")
+            raise ArgumentValueError(f"weights must be finite and > 0, got {weights}")
         norms = jnp.linalg.norm(means, axis=1, keepdims=True)
         if not bool(jnp.all(norms > 0)):
-            raise ValueError("means must be nonzero vectors")
+            raise ArgumentValueError("means must be nonzero vectors")
         d = means.shape[1]
         query_point = _default_query(d, means.dtype) if query_point is None else jnp.asarray(query_point, means.dtype)
         if query_point.shape != (d,) or not float(jnp.linalg.norm(query_point)) > 0:
-            raise ValueError(f"query_point must be a nonzero vector of shape ({d},), got {query_point.shape}")
+            raise ArgumentValueError(f"query_point must be a nonzero vector of shape ({d},), got {query_point.shape}")
         self.means = means / norms
         self.kappas = kappas
         self.weights = weights / jnp.sum(weights)
@@ -183,5 +183,5 @@ class VonMisesFisher(VonMisesFisherMixture):
     def __init__(self, mean, kappa, query_point=None):
         mean = jnp.asarray(mean, default_float())
         if mean.ndim != 1:
-            raise ValueError(f"mean must be a vector of shape (d,), got {mean.shape}")
+            raise ArgumentValueError(f"mean must be a vector of shape (d,), got {mean.shape}")
         super().__init__(mean[None, :], jnp.reshape(jnp.asarray(kappa, mean.dtype), (1,)), jnp.ones((1,)), query_point)

@@ -21,6 +21,8 @@ import numpy as np
 from jax.sharding import Mesh, PartitionSpec
 from jaxtyping import PyTree
 
+from .._validation import ArgumentTypeError, ArgumentValueError
+
 AXIS = "contexts"
 
 
@@ -43,16 +45,23 @@ def context_mesh(devices: int | str | Sequence | None) -> Mesh | None:
     available = jax.devices()
     if isinstance(devices, str):
         if devices != "all":
-            raise ValueError(f"devices must be None, 'all', a count >= 1 or a list of devices, got {devices!r}")
+            raise ArgumentValueError(
+                f"devices must be None, 'all', a count >= 1 or a list of devices, got {devices!r}", argument="devices"
+            )
         chosen = available
     elif isinstance(devices, int | np.integer) and not isinstance(devices, bool):
         if not 1 <= devices <= len(available):
-            raise ValueError(f"devices must be a count in [1, {len(available)}] (devices available), got {devices}")
+            raise ArgumentValueError(
+                f"devices must be a count in [1, {len(available)}] (devices available), got {devices}",
+                argument="devices",
+            )
         chosen = available[: int(devices)]
     elif isinstance(devices, Sequence) and devices and all(isinstance(d, jax.Device) for d in devices):
         chosen = list(devices)
     else:
-        raise TypeError(f"devices must be None, 'all', a count >= 1 or a list of devices, got {devices!r}")
+        raise ArgumentTypeError(
+            f"devices must be None, 'all', a count >= 1 or a list of devices, got {devices!r}", argument="devices"
+        )
     if len(chosen) == 1 and jax.process_count() == 1:
         return None
     return Mesh(np.array(chosen), (AXIS,))

@@ -13,7 +13,16 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from .._laws import AbstractLaw, check_law
 from .._observables import max_weight
 from .._sampling._contexts import METHODS, Method, make_sampler
-from .._validation import check_choice, check_dtype, check_int, check_key, check_open_unit
+from .._validation import (
+    ArgumentTypeError,
+    ArgumentValueError,
+    check_choice,
+    check_dtype,
+    check_int,
+    check_key,
+    check_open_unit,
+    check_sizes,
+)
 from ._schedule import PowerLaw
 
 DEFAULT_FIT_HEAD = 256
@@ -149,15 +158,13 @@ def fit_schedule(
         >>> round(float(fit.schedule.exponent), 1)  # 2 / (d - 1) = 1
         1.0
     """
-    if isinstance(ns, str) or not hasattr(ns, "__iter__"):
-        raise TypeError(f"ns must be a sequence of context sizes >= 2, got {type(ns).__name__}")
-    ns = [check_int("ns", n, minimum=2) for n in ns]
-    if len(set(ns)) < 2:
-        raise ValueError(f"ns must hold at least two distinct context sizes, got {ns}")
+    ns = check_sizes("ns", ns, minimum=2, sequence=True, distinct=2)
     check_key("key", key)
     level = check_open_unit("level", level)
     if level <= 1.0 / min(ns):
-        raise ValueError(f"level must exceed 1/n = {1.0 / min(ns):.3g} for the smallest n, got {level}")
+        raise ArgumentValueError(
+            f"level must exceed 1/n = {1.0 / min(ns):.3g} for the smallest n, got {level}", argument="level"
+        )
     steps = check_int("steps", steps, minimum=1)
     num_contexts = check_int("num_contexts", num_contexts, minimum=2)
     head = check_int("head", head, minimum=2)
@@ -165,9 +172,11 @@ def fit_schedule(
     check_law("law", law)
     check_dtype("dtype", dtype)
     if optimizer is not None and not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
-        raise TypeError(f"optimizer must be an optax optimizer such as optax.adam(0.1), got {type(optimizer).__name__}")
+        raise ArgumentTypeError(
+            f"optimizer must be an optax optimizer such as optax.adam(0.1), got {type(optimizer).__name__}"
+        )
     if init is not None and not isinstance(init, PowerLaw):
-        raise TypeError(f"init must be a PowerLaw such as PowerLaw(1.0, 0.5), got {type(init).__name__}")
+        raise ArgumentTypeError(f"init must be a PowerLaw such as PowerLaw(1.0, 0.5), got {type(init).__name__}")
     optimizer = cosine_adam(0.1, steps) if optimizer is None else optimizer
     samplers = [make_sampler(law, n, method, head=head, dtype=dtype) for n in ns]
     init_params = None if init is None else (init.log_prefactor, init.exponent)

@@ -14,7 +14,16 @@ from .._estimators import mc_estimates
 from .._laws import AbstractLaw, check_law
 from .._observables import entropy, max_weight
 from .._sampling._contexts import DEFAULT_HEAD, METHODS, Method
-from .._validation import check_array, check_choice, check_int, check_key, check_real
+from .._validation import (
+    ArgumentTypeError,
+    ArgumentValueError,
+    check_array,
+    check_choice,
+    check_int,
+    check_key,
+    check_real,
+    check_sizes,
+)
 from ._schedule import AbstractSchedule
 
 REGIMES = ("sub-critical", "critical", "super-critical")
@@ -82,17 +91,12 @@ def classify(ratio, band: float = DEFAULT_BAND) -> Array:
 
 
 def _context_sizes(ns) -> list[int]:
-    if isinstance(ns, str) or not hasattr(ns, "__iter__"):
-        raise TypeError(f"ns must be a sequence of context sizes >= 2, got {type(ns).__name__}")
-    ns = [check_int("ns[i]", n, minimum=2) for n in ns]
-    if not ns:
-        raise ValueError("ns must hold at least one context size >= 2")
-    return ns
+    return check_sizes("ns", ns, minimum=2, sequence=True)
 
 
 def _check_callback(callback) -> None:
     if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be a function callback(n) or None, got {type(callback).__name__}")
+        raise ArgumentTypeError(f"callback must be a function callback(n) or None, got {type(callback).__name__}")
 
 
 def critical_betas(
@@ -191,9 +195,9 @@ def regime_map(
     single = isinstance(schedule, AbstractSchedule)
     schedules = [schedule] if single else list(schedule) if isinstance(schedule, Sequence) else None
     if not schedules or not all(isinstance(sch, AbstractSchedule) for sch in schedules):
-        raise TypeError(f"schedule must be a schedule such as QwenLogN() or a list of them, got {schedule!r}")
+        raise ArgumentTypeError(f"schedule must be a schedule such as QwenLogN() or a list of them, got {schedule!r}")
     if check_real("band", band) <= 1:
-        raise ValueError(f"band must be a finite number > 1, got {band!r}")
+        raise ArgumentValueError(f"band must be a finite number > 1, got {band!r}")
     k_crit, k_est = jax.random.split(key)
     if critical is None:
         beta_star, beta_star_se = critical_betas(
@@ -205,13 +209,15 @@ def regime_map(
     else:
         shape = f" of shape ({len(ns)},), one value per n"
         if not isinstance(critical, tuple | list) or len(critical) != 2:
-            raise TypeError(f"critical must be a schedule, a pair of arrays (beta_star, stderr){shape}, or None")
+            raise ArgumentTypeError(
+                f"critical must be a schedule, a pair of arrays (beta_star, stderr){shape}, or None"
+            )
         beta_star = check_array("critical[0] (beta_star)", critical[0], ndim=1, shape=shape)
         beta_star_se = check_array("critical[1] (stderr)", critical[1], ndim=1, shape=shape)
         if beta_star.shape != (len(ns),) or beta_star_se.shape != (len(ns),):
-            raise ValueError(f"critical must be two arrays{shape}")
+            raise ArgumentValueError(f"critical must be two arrays{shape}")
         if not (np.all(np.asarray(beta_star) > 0) and np.all(np.asarray(beta_star_se) >= 0)):
-            raise ValueError("critical must hold beta_star > 0 and stderr >= 0")
+            raise ArgumentValueError("critical must hold beta_star > 0 and stderr >= 0")
     # One pass per n for all schedules: their betas share the contexts (and the compilation).
     beta = jnp.stack([jnp.stack([jnp.asarray(sch(float(n))) for n in ns]) for sch in schedules])
     rows = {"mw": [], "mw_se": [], "h": [], "h_se": []}

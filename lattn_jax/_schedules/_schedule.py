@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from .._validation import check_sizes, concrete
+from .._validation import ArgumentTypeError, ArgumentValueError, check_sizes, concrete
 
 
 def _log(x: ArrayLike) -> Array:
@@ -45,26 +45,26 @@ def _param(value):
 
 def _check_positive(name: str, value) -> None:
     if isinstance(value, bool):
-        raise TypeError(f"{name} must be a finite number > 0, got {value!r}")
+        raise ArgumentTypeError(f"{name} must be a finite number > 0, got {value!r}", argument=name)
     value = concrete(value)
     if value is None or value.ndim != 0:
         return  # traced (inside jit/grad) or a batch of parameters
     if not np.issubdtype(value.dtype, np.number):
-        raise TypeError(f"{name} must be a finite number > 0, got dtype {value.dtype}")
+        raise ArgumentTypeError(f"{name} must be a finite number > 0, got dtype {value.dtype}", argument=name)
     if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be finite and > 0, got {value}")
+        raise ArgumentValueError(f"{name} must be finite and > 0, got {value}", argument=name)
 
 
 def _check_finite(name: str, value) -> None:
     if isinstance(value, bool):
-        raise TypeError(f"{name} must be a finite real number, got {value!r}")
+        raise ArgumentTypeError(f"{name} must be a finite real number, got {value!r}", argument=name)
     value = concrete(value)
     if value is None or value.ndim != 0:
         return  # traced (inside jit/grad) or a batch of parameters
     if not np.issubdtype(value.dtype, np.number) or np.iscomplexobj(value):
-        raise TypeError(f"{name} must be a finite real number, got dtype {value.dtype}")
+        raise ArgumentTypeError(f"{name} must be a finite real number, got dtype {value.dtype}", argument=name)
     if not np.isfinite(value):
-        raise ValueError(f"{name} must be a finite real number, got {value}")
+        raise ArgumentValueError(f"{name} must be a finite real number, got {value}", argument=name)
 
 
 class AbstractSchedule(eqx.Module):
@@ -158,7 +158,7 @@ class QwenLogN(AbstractSchedule):
         _check_positive("base", self.base)
         _check_positive("train_length", self.train_length)
         if self.train_length <= 1:
-            raise ValueError(f"train_length must be > 1, got {self.train_length}")
+            raise ArgumentValueError(f"train_length must be > 1, got {self.train_length}", argument="train_length")
 
     def __call__(self, n: ArrayLike) -> Float[Array, "*n"]:
         return self.base * jnp.maximum(1.0, _log(n) / math.log(self.train_length))
@@ -228,7 +228,7 @@ class LongRoPE(AbstractSchedule):
         _check_positive("base", self.base)
         _check_positive("train_length", self.train_length)
         if self.train_length <= 1:
-            raise ValueError(f"train_length must be > 1, got {self.train_length}")
+            raise ArgumentValueError(f"train_length must be > 1, got {self.train_length}", argument="train_length")
         if self.scale is not None:
             _check_positive("scale", self.scale)
 
@@ -300,12 +300,14 @@ def _numbers(name: str, text: str, count: tuple[int, ...]) -> list[float]:
     try:
         values = [float(v) for v in text.split(",")] if text else []
     except ValueError:
-        raise ValueError(
-            f"schedule {name!r}: expected finite comma-separated numbers after ':', got {text!r}"
+        raise ArgumentValueError(
+            f"schedule {name!r}: expected finite comma-separated numbers after ':', got {text!r}", argument="spec"
         ) from None
     if len(values) not in count or not all(math.isfinite(v) for v in values):
         allowed = " or ".join(str(c) for c in count)
-        raise ValueError(f"schedule {name!r}: expected {allowed} finite number(s) after ':', got {text!r}")
+        raise ArgumentValueError(
+            f"schedule {name!r}: expected {allowed} finite number(s) after ':', got {text!r}", argument="spec"
+        )
     return values
 
 
@@ -324,7 +326,7 @@ def schedule_from_name(spec: str, base: float = 1.0) -> AbstractSchedule:
         16.0
     """
     if not isinstance(spec, str):
-        raise TypeError(f"schedule must be a name such as 'qwen', got {type(spec).__name__}")
+        raise ArgumentTypeError(f"schedule must be a name such as 'qwen', got {type(spec).__name__}", argument="spec")
     _check_positive("base", base)
     name, _, text = spec.strip().partition(":")
     name = name.lower()
@@ -349,4 +351,6 @@ def schedule_from_name(spec: str, base: float = 1.0) -> AbstractSchedule:
     if name == "power":
         c, p = _numbers(name, text, (2,))
         return PowerLaw(c, p)
-    raise ValueError(f"unknown schedule {spec!r}; known: {', '.join(SCHEDULE_NAMES)} (e.g. 'qwen', 'power:2,0.5')")
+    raise ArgumentValueError(
+        f"unknown schedule {spec!r}; known: {', '.join(SCHEDULE_NAMES)} (e.g. 'qwen', 'power:2,0.5')", argument="spec"
+    )

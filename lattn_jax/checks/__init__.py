@@ -8,6 +8,8 @@ import math
 from collections.abc import Callable
 from typing import NamedTuple
 
+from .._validation import ArgumentValueError
+
 Z_PASS = 4.0
 
 
@@ -67,4 +69,4 @@ def get_check(name: str) -> Callable:
     for registered, module, function in _REGISTRY:
         if registered == name:
             return getattr(importlib.import_module(f"{__name__}.{module}"), function)
-    raise ValueError(f"check must be one of {', '.join(CHECK_NAMES)}, got {name!r}")
+    raise ArgumentValueError(f"check must be one of {', '.join(CHECK_NAMES)}, got {name!r}")

@@ -3,9 +3,11 @@ and ``run(args) -> int``; JAX is imported inside ``run`` so ``--help`` is fast."
 
 import argparse
 import sys
+import traceback
 
+from .._validation import ArgumentTypeError, ArgumentValueError
 from . import _critical, _figures, _fit_schedule, _heads, _regime, _validate
-from ._common import UsageError, check_interrupted, sigint_guard
+from ._common import UsageError, check_interrupted, flag_message, sigint_guard
 
 COMMANDS = (_critical, _validate, _regime, _fit_schedule, _figures, _heads)
 
@@ -28,8 +30,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+BUG = "lattn: internal error (a bug in lattn-jax, please report it with the command line)"
+
+
 def main(argv=None) -> int:
-    """Run ``lattn`` with ``argv`` (default: ``sys.argv[1:]``); returns the exit code."""
+    """Run ``lattn`` with ``argv`` (default: ``sys.argv[1:]``); returns the exit code:
+    2 with one line for bad input (a ``UsageError``, or a library argument error,
+    its message naming the flag), 130 on Ctrl-C, and 1 with the traceback for any
+    other exception, which is a bug."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -40,12 +48,20 @@ def main(argv=None) -> int:
             code = args.run(args)
             check_interrupted()  # a Ctrl-C whose exception was swallowed still ends as an interrupt
             return code
-    except (UsageError, ValueError, TypeError) as err:
+    except UsageError as err:
         print(f"lattn: error: {err}", file=sys.stderr)
+        return 2
+    except (ArgumentValueError, ArgumentTypeError) as err:
+        print(f"lattn: error: {flag_message(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("lattn: interrupted (finished points are in the output file, if one was given)", file=sys.stderr)
         return 130
+    except Exception as err:
+        traceback.print_exc()
+        first = str(err).strip().splitlines()[:1]
+        print(f"{BUG}: {type(err).__name__}" + (f": {first[0]}" if first else ""), file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -17,6 +17,41 @@ class UsageError(Exception):
     """Bad command-line input: printed as one line, exit code 2."""
 
 
+FLAGS = {
+    "n": "--n",
+    "ns": "--n",
+    "d": "--dim",
+    "num_contexts": "--contexts",
+    "level": "--level",
+    "steps": "--steps",
+    "rho": "--simplex",
+    "base": "--base",
+    "band": "--band",
+    "keys": "--keys",
+    "query": "--query",
+    "method": "--method",
+    "devices": "--devices",
+    "spec": "--schedule",
+}
+"""The flag that sets each library argument a command passes through unchecked:
+a library ``ArgumentValueError``/``ArgumentTypeError`` names the argument
+(``err.argument``), the CLI names the flag (see ``flag_message``)."""
+
+
+def flag_message(err: Exception) -> str:
+    """A library argument error's message, naming the flag: ``num_contexts must
+    be ...`` reads ``--contexts must be ...``; a message that does not start with
+    the argument gets the flag in front (``--schedule: unknown schedule ...``);
+    an argument without a flag leaves the message as it is."""
+    message, argument = str(err), getattr(err, "argument", None)
+    flag = FLAGS.get(argument)
+    if flag is None:
+        return message
+    if message.startswith(argument) and message[len(argument) : len(argument) + 1] in (" ", "[", ":"):
+        return flag + message[len(argument) :]
+    return f"{flag}: {message}"
+
+
 def integer(examples: str):
     """An argparse type for an integer that may be written like ``1e5``; a bad
     value's message gives ``examples`` (e.g. ``"3 or 64"``), ones that fit the flag."""

@@ -184,9 +184,9 @@ def _validate(args) -> None:
     for d in args.dim:
         if d < 2:
             raise UsageError(f"--dim must be >= 2, got {d}")
-    for n in args.n:
-        if n < 2:
-            raise UsageError(f"--n must be >= 2, got {n}")
+    from .._validation import check_sizes
+
+    check_sizes("ns", args.n, minimum=2, sequence=True)  # here, not per point: a bad n late in the grid loses nothing
     check_level(args.level, min(args.n))
     if args.finite_size and args.criterion != "max_weight":
         raise UsageError("--finite-size applies to --criterion max_weight (the theory's kappa is for that criterion)")
@@ -203,7 +203,7 @@ def _validate(args) -> None:
         require_matplotlib("--plot")
 
 
-def _check_sizes(args, laws: dict, dtype) -> None:
+def _check_n_max(args, laws: dict, dtype) -> None:
     """Every ``--n`` within what its method and the float range support (names ``--n``)."""
     for d, law in laws.items():
         where = f"d = {d}" if args.law[0] == "uniform" else f"d = {d}, --law {law_name(args.law)}"
@@ -237,7 +237,7 @@ def run(args) -> int:
     _validate(args)
     jax = setup_jax(args.x64)
     laws = {d: make_law(args.law, d) for d in args.dim}  # bad combinations fail before any work
-    _check_sizes(args, laws, jax.numpy.dtype("float64" if args.x64 else "float32"))
+    _check_n_max(args, laws, jax.numpy.dtype("float64" if args.x64 else "float32"))
     devices = _setup_devices(args, jax)
     say = print
     if jax.process_index() != 0:  # every process computes the same results; process 0 reports them

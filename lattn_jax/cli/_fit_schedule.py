@@ -48,14 +48,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 def run(args) -> int:
     """Run ``lattn fit-schedule``."""
+    from .._validation import check_sizes
+
+    # --steps and --contexts are fit_schedule's to check (before any work or output).
+    check_sizes("ns", args.n, minimum=2, sequence=True, distinct=2)  # before check_level takes the smallest
     check_level(args.level, min(args.n))
-    if len(args.n) < 2:
-        raise UsageError("--n must hold at least two context sizes")
-    if args.steps < 1:
-        raise UsageError(f"--steps must be >= 1, got {args.steps}")
-    if args.contexts < 2:
-        raise UsageError(f"--contexts must be >= 2, got {args.contexts}")
-    if not (math.isfinite(args.lr) and args.lr > 0):
+    if not (math.isfinite(args.lr) and args.lr > 0):  # cosine_adam takes any number
         raise UsageError(f"--lr must be finite and > 0, got {args.lr}")
     jax = setup_jax()
     from .._laws import AbstractGapLaw

@@ -75,11 +75,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def _validate(args) -> None:
+    """Everything checked before the model is loaded (analyze_heads checks it too, but only after the forward pass)."""
+    from .._validation import check_sizes
+
     ns = sorted(set(args.n))
     if len(ns) < 3:
         raise UsageError(f"--n needs at least 3 distinct sizes (three laws are compared), got {' '.join(map(str, ns))}")
-    if ns[0] < 2:
-        raise UsageError(f"--n sizes must be >= 2, got {ns[0]}")
+    check_sizes("ns", ns, minimum=2, sequence=True)
     if args.keys < 20:
         raise UsageError(f"--keys must be >= 20, got {args.keys}")
     if ns[-1] > args.keys // 10:
@@ -104,6 +106,7 @@ def _validate(args) -> None:
 
 def _schedules(names):
     from .._schedules._schedule import schedule_from_name
+    from .._validation import ArgumentTypeError, ArgumentValueError
     from ..models._heads import TRAIN_LENGTH, published_schedules
 
     if names is None:
@@ -112,7 +115,7 @@ def _schedules(names):
     for name in names:
         try:
             out[name] = schedule_from_name(name)
-        except (ValueError, TypeError) as err:
+        except (ArgumentValueError, ArgumentTypeError) as err:
             raise UsageError(f"--schedule: {err}") from None
     return out
 

@@ -21,26 +21,22 @@ from ._runlog import progress
 
 def n_range(text: str) -> list[int]:
     """``A:B`` (one point per decade, ``A`` and ``B`` included), ``A:B:K`` (``K``
-    log-spaced points) or a comma-separated list, e.g. ``1e3:1e7``."""
+    log-spaced points) or a comma-separated list, e.g. ``1e3:1e7``; sorted,
+    without repeats. Parsed only: the sizes are checked with the library's
+    ``check_sizes`` when the command runs."""
     parts = text.split(":")
     if len(parts) == 1:
-        return _checked_list([count(p) for p in text.split(",")], text)
+        return sorted({count(p) for p in text.split(",")})
     if len(parts) > 3:
         raise argparse.ArgumentTypeError(f"expected A:B, A:B:K or a list such as 1e3,1e4, got {text!r}")
     lo, hi = count(parts[0]), count(parts[1])
-    if not 2 <= lo < hi:
-        raise argparse.ArgumentTypeError(f"expected 2 <= A < B in A:B, got {text!r}")
+    if not 0 < lo < hi:  # a log-spaced grid
+        raise argparse.ArgumentTypeError(f"expected 0 < A < B in A:B, got {text!r}")
     num = count(parts[2]) if len(parts) == 3 else round(math.log10(hi / lo)) + 1
     if num < 2:
         raise argparse.ArgumentTypeError(f"expected at least 2 points in A:B:K, got {text!r}")
     step = (math.log(hi) - math.log(lo)) / (num - 1)
     return sorted({round(math.exp(math.log(lo) + i * step)) for i in range(num)})
-
-
-def _checked_list(ns: list[int], text: str) -> list[int]:
-    if min(ns) < 2:
-        raise argparse.ArgumentTypeError(f"context sizes must be >= 2, got {text!r}")
-    return sorted(set(ns))
 
 
 def add_law_arguments(parser: argparse.ArgumentParser, dim: int = 64) -> None:
@@ -65,16 +61,12 @@ def make_law(args):
     if args.simplex is not None:
         from .._laws._simplex import Simplex
 
-        if not 0 <= args.simplex < 1:
-            raise UsageError(f"--simplex must be in [0, 1), got {args.simplex}")
-        if args.dim < 3:
+        if args.dim < 3:  # Simplex checks d too, but only the CLI knows it comes from --simplex
             raise UsageError(f"--dim must be >= 3 for --simplex, got {args.dim}")
         return Simplex(args.simplex, args.dim), f"almost-simplex, rho = {args.simplex}, d = {args.dim}"
     if args.keys is None:
         if args.query is not None:
             raise UsageError("--query needs --keys")
-        if args.dim < 2:
-            raise UsageError(f"--dim must be >= 2, got {args.dim}")
         return UniformSphere(args.dim), f"uniform keys on S^{args.dim - 1}"
     query = None
     if args.query is not None:
@@ -95,13 +87,30 @@ def check_method(law, method: str, n_max: int, law_text: str) -> None:
     """``--method`` usable with the law, and ``--n`` within what it supports
     (before anything is printed)."""
     from .._sampling._contexts import resolve_method
-    from .._validation import default_float
+    from .._validation import ArgumentTypeError, ArgumentValueError, default_float
 
     try:
         resolve_method(law, method, n_max)
-    except ValueError as err:
+    except (ArgumentValueError, ArgumentTypeError) as err:
         raise UsageError(f"--method {method}: {err}") from None
     check_n_max(n_max, law, method, default_float(), law_text)
+
+
+def make_schedules(names: list[str], base: float) -> list[tuple]:
+    """``(name, schedule)`` for each ``--schedule`` name; a bad one names the
+    flag and the name (a bad ``base`` is the library's to name: ``--base``)."""
+    from .._schedules._schedule import schedule_from_name
+    from .._validation import ArgumentTypeError, ArgumentValueError
+
+    schedules = []
+    for name in names:
+        try:
+            schedules.append((name, schedule_from_name(name, base=base)))
+        except (ArgumentValueError, ArgumentTypeError) as err:
+            if err.argument == "base":
+                raise
+            raise UsageError(f"--schedule {name}: {err}") from None
+    return schedules
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -149,18 +158,17 @@ def run(args) -> int:
         raise UsageError(f"--contexts must be >= 2, got {args.contexts}")
     if not (math.isfinite(args.band) and args.band > 1):
         raise UsageError(f"--band must be > 1 and finite, got {args.band}")
-    if args.base is not None and not (math.isfinite(args.base) and args.base > 0):
-        raise UsageError(f"--base must be finite and > 0, got {args.base}")
     if args.plot is not None:
         require_matplotlib("--plot")
     jax = setup_jax()
     from .._laws import AbstractGapLaw
     from .._schedules._regime import critical_betas, regime_map
-    from .._schedules._schedule import schedule_from_name
+    from .._validation import check_sizes
 
+    check_sizes("ns", args.n, minimum=2, sequence=True)
     law, law_text = make_law(args)
     base = args.base if args.base is not None else math.sqrt(law.dim)
-    schedules = [(name, schedule_from_name(name, base=base)) for name in args.schedule]
+    schedules = make_schedules(args.schedule, base)
     method = args.method or ("order-statistics" if isinstance(law, AbstractGapLaw) else "dense")
     check_method(law, method, max(args.n), law_text)
     ns = args.n

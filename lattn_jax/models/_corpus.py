@@ -17,6 +17,8 @@ from pathlib import Path
 import equinox as eqx
 import numpy as np
 
+from .._validation import ArgumentTypeError, ArgumentValueError
+
 # Pure-Python or always-built modules whose documented names do not depend on
 # the platform (no os/socket/subprocess/selectors, no optional C libraries).
 STDLIB_MODULES = (
@@ -54,10 +56,10 @@ class Corpus(eqx.Module):
 
     def __init__(self, name: str, documents, sha256: str | None = None):
         if not isinstance(name, str):
-            raise TypeError(f"name must be a str, got {type(name).__name__}")
+            raise ArgumentTypeError(f"name must be a str, got {type(name).__name__}")
         documents = tuple(documents)
         if not all(isinstance(d, str) for d in documents):
-            raise TypeError("documents must be strings")
+            raise ArgumentTypeError("documents must be strings")
         self.name = name
         self.documents = documents
         self.sha256 = sha256 if sha256 is not None else hashlib.sha256(self.text.encode("utf-8")).hexdigest()
@@ -145,7 +147,9 @@ def default_corpus() -> Corpus:
         (True, True)
     """
     if sys.flags.optimize >= 2:
-        raise ValueError("Python runs with -OO, which strips docstrings; the default corpus needs them (or use --text)")
+        raise ArgumentValueError(
+            "Python runs with -OO, which strips docstrings; the default corpus needs them (or use --text)"
+        )
     seen: set[str] = set()
     documents = []
     with warnings.catch_warnings():
@@ -171,17 +175,17 @@ def read_corpus(path: str | Path) -> Corpus:
         ('First paragraph.', 'Second one.')
     """
     if not isinstance(path, str | Path):
-        raise TypeError(f"path must be a str or pathlib.Path of a text file, got {type(path).__name__}")
+        raise ArgumentTypeError(f"path must be a str or pathlib.Path of a text file, got {type(path).__name__}")
     file = Path(path)
     if not file.is_file():
-        raise ValueError(f"text file {str(path)!r} does not exist")
+        raise ArgumentValueError(f"text file {str(path)!r} does not exist")
     raw = file.read_bytes()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise ValueError(f"text file {str(path)!r} is not UTF-8 (byte {err.start}: {err.reason})") from None
+        raise ArgumentValueError(f"text file {str(path)!r} is not UTF-8 (byte {err.start}: {err.reason})") from None
     paragraphs = [_normalise(p) for p in re.split(r"\n\s*\n", text.replace("\r\n", "\n"))]
     documents = tuple(p for p in paragraphs if p)
     if not documents:
-        raise ValueError(f"text file {str(path)!r} is empty (no text after removing whitespace)")
+        raise ArgumentValueError(f"text file {str(path)!r} is empty (no text after removing whitespace)")
     return Corpus(str(path), documents, hashlib.sha256(raw).hexdigest())

@@ -36,7 +36,17 @@ from .._laws._empirical import LocalExponent
 from .._observables import entropy, max_weight
 from .._schedules._regime import DEFAULT_BAND, classify
 from .._schedules._schedule import AbstractSchedule, Llama4, LongRoPE, QwenLogN, ScalableSoftmax, YaRN
-from .._validation import check_bool, check_int, check_key, check_open_unit, check_real, default_float
+from .._validation import (
+    ArgumentTypeError,
+    ArgumentValueError,
+    check_bool,
+    check_int,
+    check_key,
+    check_open_unit,
+    check_real,
+    check_sizes,
+    default_float,
+)
 
 if TYPE_CHECKING:
     from ._pools import HeadPools
@@ -81,7 +91,7 @@ def published_schedules(train_length: float = TRAIN_LENGTH) -> dict[str, Abstrac
     """
     length = check_real("train_length", train_length)
     if not length > 1:
-        raise ValueError(f"train_length must be > 1, got {train_length}")
+        raise ArgumentValueError(f"train_length must be > 1, got {train_length}")
     return {
         "qwen": QwenLogN(1.0, length),
         "yarn": YaRN(1.0, length),
@@ -137,7 +147,7 @@ class HeadScores(AbstractLaw):
 
     def sample_gaps(self, key: PRNGKeyArray, n: int, dtype=None) -> Float[Array, " n"]:
         check_key("key", key)
-        n = check_int("n", n, minimum=1)
+        n = check_sizes("n", n, minimum=1, integer=True)
         k_query, k_keys = jax.random.split(key)
         row = jax.random.randint(k_query, (), 0, self.num_queries)
         # Raw bits modulo N: 2.5x faster than randint (the cost of a context), bias below N / 2^32.
@@ -173,16 +183,20 @@ def head_scores(
     q = _check_matrix("queries", queries)
     k = _check_matrix("keys", keys)
     if q.shape[1] != k.shape[1]:
-        raise ValueError(f"queries and keys must have the same last axis (head_dim), got {q.shape} and {k.shape}")
+        raise ArgumentValueError(
+            f"queries and keys must have the same last axis (head_dim), got {q.shape} and {k.shape}"
+        )
     if k.shape[0] < 2:
-        raise ValueError(f"keys must hold at least 2 keys, got {k.shape[0]}")
+        raise ArgumentValueError(f"keys must hold at least 2 keys, got {k.shape[0]}")
     cap = max(1, _SCORE_ELEMENTS // k.shape[0])
     if num_queries is not None:
         num_queries = check_int("num_queries", num_queries, minimum=1)
     m = min(q.shape[0], cap, q.shape[0] if num_queries is None else num_queries)
     if m < q.shape[0]:
         if key is None:
-            raise ValueError("key is needed to draw a subset of the queries (num_queries < queries in the pool)")
+            raise ArgumentValueError(
+                "key is needed to draw a subset of the queries (num_queries < queries in the pool)"
+            )
         check_key("key", key)
         q = q[jax.random.choice(key, q.shape[0], (m,), replace=False)]
     dtype = default_float()
@@ -193,9 +207,9 @@ def head_scores(
 def _check_matrix(name: str, x) -> Array:
     arr = x if isinstance(x, jax.Array) else np.asarray(x)
     if not jnp.issubdtype(arr.dtype, jnp.floating):
-        raise TypeError(f"{name} must be a float array of shape (count, head_dim), got dtype {arr.dtype}")
+        raise ArgumentTypeError(f"{name} must be a float array of shape (count, head_dim), got dtype {arr.dtype}")
     if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] < 1:
-        raise ValueError(f"{name} must be a 2-D array of shape (count, head_dim), got shape {arr.shape}")
+        raise ArgumentValueError(f"{name} must be a 2-D array of shape (count, head_dim), got shape {arr.shape}")
     return arr
 
 
@@ -239,15 +253,15 @@ def estimate_score_exponent(scores: Float[ArrayLike, "m N"], *, k: int | None = 
     """
     s = np.asarray(scores, dtype=np.float64)
     if s.ndim != 2:
-        raise ValueError(f"scores must be a 2-D array (queries, keys), got shape {s.shape}")
+        raise ArgumentValueError(f"scores must be a 2-D array (queries, keys), got shape {s.shape}")
     num = s.shape[1]
     if k is None:
         k = int(np.clip(num // 300, 20, 2000))
     k = check_int("k", k, minimum=10)
     if k >= num - 1:
-        raise ValueError(f"k must be below the number of keys minus one, N - 1 = {num - 1}, got {k}")
+        raise ArgumentValueError(f"k must be below the number of keys minus one, N - 1 = {num - 1}, got {k}")
     if not np.all(np.isfinite(s)):
-        raise ValueError("scores must be finite")
+        raise ArgumentValueError("scores must be finite")
     top = -np.sort(-np.partition(s, num - k - 1, axis=1)[:, num - k - 1 :], axis=1)  # descending, k + 1 scores
     big, thr, upper = top[:, :1], top[:, k:], top[:, :k]
     span = big - thr
@@ -315,13 +329,15 @@ def fit_scaling_laws(
     y = np.asarray(t_star, np.float64)
     se = np.asarray(stderr, np.float64)
     if x.ndim != 1 or y.shape != x.shape or se.shape != x.shape:
-        raise ValueError(f"ns, t_star and stderr must be 1-D of equal length, got {x.shape}, {y.shape}, {se.shape}")
+        raise ArgumentValueError(
+            f"ns, t_star and stderr must be 1-D of equal length, got {x.shape}, {y.shape}, {se.shape}"
+        )
     if np.unique(x).size < 3:
-        raise ValueError(f"need at least 3 distinct ns to compare the laws, got {x.size}")
+        raise ArgumentValueError(f"need at least 3 distinct ns to compare the laws, got {x.size}")
     if not (np.all(np.isfinite(x)) and np.all(x > 1)):
-        raise ValueError("ns must be finite and > 1")
+        raise ArgumentValueError("ns must be finite and > 1")
     if not (np.all(np.isfinite(y)) and np.all(y > 0) and np.all(np.isfinite(se)) and np.all(se > 0)):
-        raise ValueError("t_star and stderr must be finite and > 0")
+        raise ArgumentValueError("t_star and stderr must be finite and > 0")
     power = fit_power_law(x, y, se)
     w = 1.0 / se**2
     coef, coef_se, chi2 = [float(power.prefactor)], [float(power.prefactor_stderr)], [float(power.chi2)]
@@ -360,7 +376,7 @@ def law_value(law: int, coef: ArrayLike, exponent: ArrayLike, n: ArrayLike) -> n
         return float(coef) * np.sqrt(np.log(n))
     if law == 2:
         return float(coef) * np.log(n)
-    raise ValueError(f"law must be an index into {LAWS} (0, 1 or 2), got {law!r}")
+    raise ArgumentValueError(f"law must be an index into {LAWS} (0, 1 or 2), got {law!r}")
 
 
 def law_log10_horizon(law: int, coef: float, exponent: float) -> float:
@@ -596,26 +612,26 @@ def random_pools(
 def _check_pools(pools) -> tuple[int, int, int, int]:
     q, k = np.shape(pools.queries), np.shape(pools.keys)
     if len(q) != 4 or len(k) != 4:
-        raise ValueError(
+        raise ArgumentValueError(
             f"pools.queries and pools.keys must be 4-D (layers, heads, count, head_dim), got shapes {q} and {k}"
         )
     if q[:2] != k[:2] or q[3] != k[3]:
-        raise ValueError(f"pools.queries {q} and pools.keys {k} must agree in layers, heads and head_dim")
+        raise ArgumentValueError(f"pools.queries {q} and pools.keys {k} must agree in layers, heads and head_dim")
     if q[2] < 1 or k[2] < 2:
-        raise ValueError(f"pools need at least 1 query and 2 keys per head, got {q[2]} and {k[2]}")
+        raise ArgumentValueError(f"pools need at least 1 query and 2 keys per head, got {q[2]} and {k[2]}")
     if int(pools.head_dim) != q[3]:
-        raise ValueError(f"pools.head_dim = {pools.head_dim} does not match the vectors' last axis {q[3]}")
+        raise ArgumentValueError(f"pools.head_dim = {pools.head_dim} does not match the vectors' last axis {q[3]}")
     lengths = np.asarray(pools.seq_len)
     if lengths.ndim != 1 or lengths.size < 1 or not np.all(lengths >= 2):
-        raise ValueError(f"pools.seq_len must be a 1-D array of sequence lengths >= 2, got {lengths}")
+        raise ArgumentValueError(f"pools.seq_len must be a 1-D array of sequence lengths >= 2, got {lengths}")
     for name in ("real_max_weight", "real_entropy"):
         shape = np.shape(getattr(pools, name))
         if shape != (lengths.size, q[0], q[1]):
-            raise ValueError(
+            raise ArgumentValueError(
                 f"pools.{name} must have shape (sequences, layers, heads) = {(lengths.size, q[0], q[1])}, got {shape}"
             )
     if np.shape(pools.special_mass) != (q[0], q[1]):
-        raise ValueError(
+        raise ArgumentValueError(
             f"pools.special_mass must have shape (layers, heads) = {q[:2]}, got {np.shape(pools.special_mass)}"
         )
     return q[0], q[1], k[2], int(round(float(np.mean(lengths))))
@@ -630,14 +646,10 @@ def check_ns(ns, pool_size: int) -> tuple[int, ...]:
         >>> check_ns([1000, 100, 300], 100_000)
         (100, 300, 1000)
     """
-    if isinstance(ns, str) or not hasattr(ns, "__iter__"):
-        raise TypeError(f"ns must be a sequence of context sizes such as (100, 1000, 10000), got {ns!r}")
-    values = tuple(sorted({check_int("ns[i]", n, minimum=2) for n in ns}))
-    if len(values) < 3:
-        raise ValueError(f"ns must hold at least 3 distinct context sizes (three laws are compared), got {values}")
+    values = tuple(sorted(set(check_sizes("ns", ns, minimum=2, sequence=True, distinct=3))))
     limit = pool_size // POOL_FRACTION
     if values[-1] > limit:
-        raise ValueError(
+        raise ArgumentValueError(
             f"n = {values[-1]} is beyond what the pool supports: at most {limit} "
             f"(the pool holds {pool_size} keys per head; n <= pool / {POOL_FRACTION})"
         )
@@ -754,7 +766,7 @@ def _check_schedules(schedules) -> dict[str, AbstractSchedule]:
     if not isinstance(schedules, Mapping) or not all(
         isinstance(k, str) and isinstance(v, AbstractSchedule) for k, v in schedules.items()
     ):
-        raise TypeError("schedules must be a mapping of names to schedules, e.g. published_schedules(512)")
+        raise ArgumentTypeError("schedules must be a mapping of names to schedules, e.g. published_schedules(512)")
     return dict(schedules)
 
 
@@ -833,23 +845,23 @@ def analyze_heads(
     ns = check_ns(ns, pool_size)
     level = check_open_unit("level", level)
     if level <= 1.0 / ns[0]:
-        raise ValueError(f"level must exceed 1/n = {1 / ns[0]:.3g} for the smallest n = {ns[0]}, got {level}")
+        raise ArgumentValueError(f"level must exceed 1/n = {1 / ns[0]:.3g} for the smallest n = {ns[0]}, got {level}")
     num_contexts = check_int("num_contexts", num_contexts, minimum=16)
     num_queries = check_int("num_queries", num_queries, minimum=1)
     if check_real("band", band) <= 1:
-        raise ValueError(f"band must be a finite number > 1, got {band}")
+        raise ArgumentValueError(f"band must be a finite number > 1, got {band}")
     if check_real("mismatch", mismatch) <= 1:
-        raise ValueError(f"mismatch must be a finite number > 1, got {mismatch}")
+        raise ArgumentValueError(f"mismatch must be a finite number > 1, got {mismatch}")
     schedules = _check_schedules(schedules)
     schedule_ns = tuple(float(check_real("schedule_ns[i]", n)) for n in schedule_ns)
     if not schedule_ns or min(schedule_ns) < 2:
-        raise ValueError(f"schedule_ns must hold context sizes >= 2, got {schedule_ns}")
+        raise ArgumentValueError(f"schedule_ns must hold context sizes >= 2, got {schedule_ns}")
     if progress is not None and not callable(progress):
-        raise TypeError(f"progress must be a function progress(layer, head, row) or None, got {progress!r}")
+        raise ArgumentTypeError(f"progress must be a function progress(layer, head, row) or None, got {progress!r}")
     todo = [(i, j) for i in range(layers) for j in range(num_heads)] if heads is None else list(heads)
     for i, j in todo:
         if not (0 <= i < layers and 0 <= j < num_heads):
-            raise ValueError(f"heads: ({i}, {j}) is not a (layer, head) of a {layers} x {num_heads} model")
+            raise ArgumentValueError(f"heads: ({i}, {j}) is not a (layer, head) of a {layers} x {num_heads} model")
     multipliers = [[float(s(n)) for n in schedule_ns] for s in schedules.values()]
     real_mw = np.mean(np.asarray(pools.real_max_weight, np.float64), axis=0)
     real_h = np.mean(np.asarray(pools.real_entropy, np.float64), axis=0)
@@ -1013,7 +1025,7 @@ def report_from_json(payload: dict) -> HeadReport:
         }
         layers, num_heads = int(meta["layers"]), int(meta["heads"])
     except (KeyError, TypeError) as err:
-        raise ValueError(f"payload is not a HeadReport JSON (missing {err})") from None
+        raise ArgumentValueError(f"payload is not a HeadReport JSON (missing {err})") from None
     if not rows:
-        raise ValueError("payload holds no heads")
+        raise ArgumentValueError("payload holds no heads")
     return _build_report(meta, layers, num_heads, rows)

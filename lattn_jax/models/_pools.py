@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 
-from .._validation import check_int, check_key
+from .._validation import ArgumentTypeError, ArgumentValueError, check_int, check_key
 from ._bert import Bert, BertWeights, _scan_layers
 from ._corpus import Corpus
 
@@ -147,28 +147,32 @@ def gather_pools(
         ((6, 12, 200, 32), (6, 12, 16, 32), (4, 6, 12))
     """
     if not isinstance(model, Bert):
-        raise TypeError(f"model must be a Bert from load_bert(), got {type(model).__name__}")
+        raise ArgumentTypeError(f"model must be a Bert from load_bert(), got {type(model).__name__}")
     if not isinstance(corpus, Corpus):
-        raise TypeError(f"corpus must be a Corpus (default_corpus() or read_corpus(path)), got {type(corpus).__name__}")
+        raise ArgumentTypeError(
+            f"corpus must be a Corpus (default_corpus() or read_corpus(path)), got {type(corpus).__name__}"
+        )
     num_keys = check_int("num_keys", num_keys, minimum=1)
     num_queries = check_int("num_queries", num_queries, minimum=1)
     if num_queries > num_keys:
-        raise ValueError(f"num_queries = {num_queries} exceeds num_keys = {num_keys} (queries come from those tokens)")
+        raise ArgumentValueError(
+            f"num_queries = {num_queries} exceeds num_keys = {num_keys} (queries come from those tokens)"
+        )
     seq_len = check_int("seq_len", seq_len, minimum=3)
     if seq_len > model.max_positions:
-        raise ValueError(f"seq_len must be at most the model's {model.max_positions} positions, got {seq_len}")
+        raise ArgumentValueError(f"seq_len must be at most the model's {model.max_positions} positions, got {seq_len}")
     batch_size = check_int("batch_size", batch_size, minimum=1)
     key = jax.random.key(0) if key is None else key
     check_key("key", key)
     if progress is not None and not callable(progress):
-        raise TypeError(f"progress must be a callable (done, total) or None, got {type(progress).__name__}")
+        raise ArgumentTypeError(f"progress must be a callable (done, total) or None, got {type(progress).__name__}")
 
     sequences = corpus.sequences(model, seq_len)
     needed = math.ceil(num_keys / seq_len)
     if len(sequences) < needed:
         content = seq_len - 2
         have = len(corpus.token_ids(model))
-        raise ValueError(
+        raise ArgumentValueError(
             f"the text {corpus.label} has {have} tokens, too few for num_keys = {num_keys}:"
             f" {needed} sequences of {seq_len} ({content} text tokens each) need at least {needed * content} tokens;"
             f" use a longer text or lower num_keys (at most {len(sequences) * seq_len} here)"
