@@ -31,13 +31,23 @@ def _run(*args, env=None):
         (["--coordinator", "auto", "--process-id", "0"], "--coordinator auto detects"),
     ],
 )
-def test_bad_device_flags_exit_2_with_one_line(args, message):
+def test_bad_device_flags_exit_2_with_one_line(args, message, capsys):
+    # In-process (the test process sees one CPU device); the subprocess test below checks
+    # that a real process exits with code 2 and prints the same single line.
+    assert main(["critical", "--n", "100", *args]) == 2
+    out, err = capsys.readouterr()
+    lines = err.strip().splitlines()
+    assert out == "" and len(lines) == 1 and lines[0].startswith("lattn: error:"), err
+    assert message in lines[0]
+
+
+def test_bad_device_flag_in_a_real_process():
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
-    result = _run("critical", "--n", "100", *args, env=env)
-    assert result.returncode == 2
+    result = _run("critical", "--n", "100", "--devices", "64", env=env)
+    assert result.returncode == 2 and result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("lattn: error:"), result.stderr
-    assert message in lines[0]
+    assert "--devices 64: only 1 device(s) available" in lines[0]
 
 
 def test_devices_flag_reaches_the_library(tmp_path, capsys):
