@@ -5,9 +5,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from conftest import assert_z, rtol
-from lattn_jax._laws._empirical import _truncated_beta_moments
 
 import lattn_jax as lj
+from lattn_jax._laws._empirical import _truncated_beta_moments
 
 N = 200_000
 
