@@ -20,7 +20,7 @@ from ._validation import ArgumentValueError, check_array, check_beta
 def gaps(q: Float[Array, " d"], keys: Float[Array, "n d"]) -> Float[Array, " n"]:
     """The gaps ``1 - <q, k_i> = |q - k_i|^2 / 2`` of unit keys to a unit query.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> q = jnp.array([1.0, 0.0])
         >>> keys = jnp.array([[1.0, 0.0], [0.0, 1.0]])
@@ -41,7 +41,7 @@ def gaps(q: Float[Array, " d"], keys: Float[Array, "n d"]) -> Float[Array, " n"]
 def attention_logits(q: Float[Array, " d"], keys: Float[Array, "n d"], beta: ArrayLike) -> Float[Array, " n"]:
     """Log attention weights ``beta <q, k_i> - log Z`` (normalized), from gaps.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> q = jnp.array([1.0, 0.0])
         >>> keys = jnp.array([[1.0, 0.0], [0.0, 1.0]])
@@ -58,7 +58,7 @@ def attention_weights(q: Float[Array, " d"], keys: Float[Array, "n d"], beta: Ar
 
     ``q`` and the rows of ``keys`` are unit vectors.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> q = jnp.array([1.0, 0.0])
         >>> keys = jnp.array([[1.0, 0.0], [0.0, 1.0]])
@@ -84,7 +84,7 @@ def attention_output(
             ``R^d``), an ``(n, d_v)`` value matrix, or ``(n,)`` per-key values
             (scalar output).
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> q = jnp.array([1.0, 0.0])
         >>> keys = jnp.array([[1.0, 0.0], [0.0, 1.0]])

@@ -47,7 +47,7 @@ class CriticalBeta(eqx.Module):
         converged: whether the step fell below the tolerance inside a bracket.
         n: keys per context.
 
-    Example:
+    Examples:
         >>> import jax
         >>> import lattn_jax as lj
         >>> crit = lj.find_critical_beta(lj.UniformSphere(3), 1000, jax.random.key(0), num_contexts=512)
@@ -267,7 +267,7 @@ def find_critical_beta(
     Returns:
         A [`CriticalBeta`][lattn_jax.CriticalBeta].
 
-    Example:
+    Examples:
         >>> import jax
         >>> import lattn_jax as lj
         >>> crit = lj.find_critical_beta(lj.UniformSphere(3), 1000, jax.random.key(0), num_contexts=512)
@@ -317,7 +317,7 @@ def critical_scan(
     whose fields are arrays over ``ns``. ``callback(n, result)`` is called as
     each point finishes (for progress and incremental output).
 
-    Example:
+    Examples:
         >>> import jax
         >>> import lattn_jax as lj
         >>> scan = lj.critical_scan(lj.UniformSphere(3), [100, 1000], jax.random.key(0), num_contexts=256)

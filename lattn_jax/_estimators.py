@@ -48,7 +48,7 @@ class Estimate(eqx.Module):
     (see ``OrderStatisticsSampler.truncation_error``): a bound on the method's bias
     of ``mean`` to be read against ``stderr``.
 
-    Example:
+    Examples:
         >>> import jax
         >>> import lattn_jax as lj
         >>> est = lj.mc_estimate(lj.entropy, lj.UniformSphere(3), 100, [0.0, 1e4], jax.random.key(0), 64)
@@ -191,7 +191,7 @@ def mc_estimate(
     Returns:
         An [`Estimate`][lattn_jax.Estimate].
 
-    Example:
+    Examples:
         >>> import jax
         >>> import lattn_jax as lj
         >>> est = lj.mc_estimate(lj.max_weight, lj.UniformSphere(3), 1000, 400.0, jax.random.key(0), 512)
@@ -234,7 +234,7 @@ def mc_estimates(
     observables (``AbstractObservable`` instances; not plain functions). With
     ``method="auto"`` the exact redo happens for all of them together.
 
-    Example:
+    Examples:
         >>> import jax
         >>> import lattn_jax as lj
         >>> law, key = lj.UniformSphere(3), jax.random.key(0)

@@ -21,7 +21,7 @@ class PowerLawFit(eqx.Module):
         chi2: the weighted residual sum of squares (``None`` without stderrs).
         dof: degrees of freedom, ``len(ns) - 2``.
 
-    Example:
+    Examples:
         >>> fit = fit_power_law([1e2, 1e3, 1e4], [40.0, 400.0, 4000.0], [0.4, 4.0, 40.0])
         >>> round(float(fit.exponent), 3), round(float(fit.prefactor), 3), fit.dof
         (1.0, 0.4, 1)
@@ -67,7 +67,7 @@ def fit_power_law(
     divided out of each ``beta`` before the fit, so ``p`` is the exponent of the
     leading term; a plain fit over small ``n`` instead absorbs the correction into ``p``.
 
-    Example:
+    Examples:
         >>> fit = fit_power_law([1e2, 1e3, 1e4], [10.0, 46.4, 215.4])
         >>> round(float(fit.exponent), 3)
         0.667

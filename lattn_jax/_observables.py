@@ -34,7 +34,7 @@ class Atoms(eqx.Module):
     0) and hold the smallest gaps; the rest, if any, are quadrature atoms for
     the far keys (order statistics, the Poisson limit).
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> atoms = Atoms(jnp.array([0.3, 0.1, 0.2]))
         >>> atoms.smallest(2).tolist()
@@ -83,7 +83,7 @@ def tail_atoms(
     ``TAIL_NODES`` Gauss-Legendre nodes (``end = inf`` allowed). Used by order
     statistics (the far keys given the ``K``-th gap) and by the Poisson limit.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> g, lc = tail_atoms(0.0, 1.0, jnp.inf, lambda g: jnp.zeros_like(g), jnp.float32)
         >>> round(float(jnp.sum(jnp.exp(lc - g))), 4)  # int_0^inf e^{-g} dg
@@ -108,7 +108,7 @@ class Summary(eqx.Module):
     ``= sum_{top k} e^{z - m} / s0``. Dense contexts build it in one pass
     (``dense_summary``), streaming ones chunk by chunk.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> s = dense_summary(jnp.array([0.0, 1.0]), jnp.log(3.0))
         >>> round(float(max_weight.from_summary(s)), 4)
@@ -162,7 +162,7 @@ class AbstractObservable(eqx.Module):
     in the far atoms' counts). For streaming, subclass
     [`AbstractSummaryObservable`][lattn_jax.AbstractSummaryObservable].
 
-    Example:
+    Examples:
         >>> import jax, jax.numpy as jnp
         >>> import lattn_jax as lj
         >>> class NearestShare(lj.AbstractObservable):  # w_(1) / (w_(1) + w_(2))
@@ -209,7 +209,7 @@ class AbstractSummaryObservable(AbstractObservable):
     the keys when stacked, and get order statistics' truncation error in
     closed form. ``on_atoms`` defaults to the summary of the atoms.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> import lattn_jax as lj
         >>> class LogPartition(lj.AbstractSummaryObservable):  # log sum_i e^{-beta g_i}
@@ -261,7 +261,7 @@ class Entropy(AbstractSummaryObservable):
     ``log n`` at ``beta = 0``, ``0`` when one key takes all the mass;
     ``dH/dbeta = -beta Var_w(<q, k>)``. The built-in instance is ``lj.entropy``.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> q = jnp.array([1.0, 0.0])
         >>> keys = jnp.array([[1.0, 0.0], [0.0, 1.0]])
@@ -283,7 +283,7 @@ class MaxWeight(AbstractSummaryObservable):
     """The largest attention weight ``max_i w_i = 1 / sum_i exp(-beta (g_i - g_min))``.
     The built-in instance is ``lj.max_weight``.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> q = jnp.array([1.0, 0.0])
         >>> keys = jnp.array([[1.0, 0.0], [0.0, 1.0]])
@@ -305,7 +305,7 @@ class ParticipationRatio(AbstractSummaryObservable):
     """Inverse participation ratio ``1 / sum_i w_i^2`` (between 1 and ``n``).
     The built-in instance is ``lj.participation_ratio``.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> q = jnp.array([1.0, 0.0])
         >>> keys = jnp.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
@@ -327,7 +327,7 @@ class EffectiveSize(AbstractSummaryObservable):
     """``exp(H)``: the number of keys attention effectively averages over.
     The built-in instance is ``lj.effective_size``.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> q = jnp.array([1.0, 0.0])
         >>> keys = jnp.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
@@ -346,7 +346,7 @@ class TopKMass(AbstractSummaryObservable):
     """Total weight of the ``k`` heaviest keys (``k`` static, ``>= 1``).
     ``lj.top_k_mass`` is ``TopKMass(2)``; pass ``lj.TopKMass(k)`` for another ``k``.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> q = jnp.array([1.0, 0.0])
         >>> keys = jnp.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])

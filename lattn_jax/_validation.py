@@ -18,7 +18,7 @@ class ArgumentValueError(ValueError):
     where no single argument is at fault). The CLI shows it as a usage error
     (exit 2), naming the flag that set the argument.
 
-    Example:
+    Examples:
         >>> import jax
         >>> import lattn_jax as lj
         >>> try:
@@ -39,7 +39,7 @@ class ArgumentTypeError(TypeError):
     (``None`` where no single argument is at fault). The CLI shows it as a
     usage error (exit 2).
 
-    Example:
+    Examples:
         >>> import lattn_jax as lj
         >>> try:
         ...     lj.UniformSphere("3")

@@ -1,5 +1,5 @@
 """The docs and the public API's ergonomics: every public function has a
-runnable ``Example:``, every public name is in the API reference, every figure
+runnable ``Examples:``, every public name is in the API reference, every figure
 a page uses is in the gallery, the Python on the pages prints what the pages
 say it prints, and every ``lattn`` option has a help text."""
 
@@ -51,9 +51,21 @@ PUBLIC = dict([*_public(lattn_jax), *_public(theory), *_public(models)])
 def test_public_api_has_a_docstring_example(name):
     doc = inspect.getdoc(PUBLIC[name]) or ""
     assert doc.strip(), f"{name} has no docstring"
-    assert re.search(r"^Example[s]?:\s*$", doc, re.MULTILINE), f"{name}'s docstring has no 'Example:' section"
-    example = doc[re.search(r"^Example[s]?:\s*$", doc, re.MULTILINE).end() :]
-    assert ">>>" in example, f"{name}'s Example: section has no doctest (>>> lines)"
+    assert re.search(r"^Examples:\s*$", doc, re.MULTILINE), f"{name}'s docstring has no 'Examples:' section"
+    example = doc[re.search(r"^Examples:\s*$", doc, re.MULTILINE).end() :]
+    assert ">>>" in example, f"{name}'s Examples: section has no doctest (>>> lines)"
+
+
+def test_docstring_sections_are_named_as_griffe_reads_them():
+    """Google style as mkdocstrings renders it without extensions: ``Examples:``
+    (a singular ``Example:`` would render as an admonition of plain text)."""
+    singular = [
+        f"{path.relative_to(ROOT)}:{i}"
+        for path in sorted((ROOT / "lattn_jax").rglob("*.py"))
+        for i, line in enumerate(path.read_text().splitlines(), 1)
+        if re.fullmatch(r"\s*Example:\s*", line)
+    ]
+    assert not singular, f"'Example:' sections (use 'Examples:'): {singular}"
 
 
 def _api_pages() -> str:

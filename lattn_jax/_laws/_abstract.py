@@ -28,7 +28,7 @@ class AbstractLaw(eqx.Module):
     Subclass it with ``dim``, ``query`` and ``sample`` (see the tutorial "Define
     your own context law"); every estimator then accepts the new law.
 
-    Example:
+    Examples:
         >>> import jax
         >>> import jax.numpy as jnp
         >>> class NorthPole(AbstractLaw):  # every key at the query: a degenerate law
@@ -91,7 +91,7 @@ class AbstractGapLaw(AbstractLaw):
     ``dim``, ``query`` and ``sample``; ``local_exponent`` follows from
     ``small_gap_expansion``. The tutorial "Define your own context law" builds one.
 
-    Example:
+    Examples:
         >>> import lattn_jax as lj
         >>> law = lj.UniformSphere(4)  # gap / 2 ~ Beta(3/2, 3/2)
         >>> isinstance(law, lj.AbstractGapLaw), law.local_exponent, law.small_gap_expansion()[0]

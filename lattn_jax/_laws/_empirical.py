@@ -66,7 +66,7 @@ def load_keys(path: str | Path) -> np.ndarray:
     """Keys from a ``.npy`` file: a float ``(N, d)`` array, finite, no zero rows
     (see ``check_keys``); errors name the file and the problem.
 
-    Example:
+    Examples:
         >>> import os, tempfile
         >>> import numpy as np
         >>> path = os.path.join(tempfile.mkdtemp(), "keys.npy")
@@ -139,7 +139,7 @@ class EmpiricalKeys(AbstractLaw):
     without replacement costs O(N) per context (a random permutation). There
     is no closed-form gap law, so estimators use the dense method.
 
-    Example:
+    Examples:
         >>> import jax
         >>> import numpy as np
         >>> keys = np.random.default_rng(0).normal(size=(1000, 4))
@@ -203,7 +203,7 @@ class LocalExponent(eqx.Module):
             below which the estimate holds.
         curvature: whether the sphere's curvature was modelled.
 
-    Example:
+    Examples:
         >>> est = LocalExponent(alpha=4.0, stderr=0.1, k=100, radius=0.2, curvature=True)
         >>> est.critical_exponent, round(est.critical_exponent_stderr, 4)  # 2 / alpha, 2 stderr / alpha^2
         (0.5, 0.0125)
@@ -285,7 +285,7 @@ def estimate_local_exponent(
     Returns:
         A [`LocalExponent`][lattn_jax.LocalExponent]; ``.critical_exponent`` is ``2 / alpha``.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> x = np.random.default_rng(0).normal(size=(50_000, 4))
         >>> est = estimate_local_exponent(x, np.array([1.0, 0.0, 0.0, 0.0]))  # alpha = 3

@@ -49,7 +49,7 @@ def simplex_self_weight(n: ArrayLike, beta: ArrayLike, rho: ArrayLike) -> Float[
     """The exact simplex's self-attention weight (the max weight for ``rho < 1``):
     ``1 / (1 + (n - 1) exp(-beta (1 - rho)))``.
 
-    Example:
+    Examples:
         >>> import math
         >>> round(float(simplex_self_weight(1e4, 2.0 * math.log(1e4), 0.5)), 4)  # gamma = gamma_c
         0.5
@@ -69,7 +69,7 @@ class Simplex(AbstractLaw):
     gaps ``(1 - rho) (1 - <e_2, z_i>)``. Use it with ``beta = gamma log n``
     (``ScalableSoftmax(s=gamma)``); the critical ``gamma_c = 1 / (1 - rho)``.
 
-    Example:
+    Examples:
         >>> import jax
         >>> law = Simplex(0.5, 64)
         >>> law.critical_gamma

@@ -142,7 +142,7 @@ class UniformSphere(_BetaGapLaw):
     built from the same gaps, so ``sample(key)`` and ``sample_gaps(key)`` are
     one context.
 
-    Example:
+    Examples:
         >>> import jax
         >>> law = UniformSphere(3)
         >>> law.sample(jax.random.key(0), 5).shape
@@ -182,7 +182,7 @@ class Subsphere(_BetaGapLaw):
     ``g / 2 ~ Beta((m - 1)/2, (m - 1)/2)``, so the local exponent is
     ``alpha = m - 1`` and ``beta*_n ~ n^{2/(m-1)}`` whatever ``d`` is.
 
-    Example:
+    Examples:
         >>> import jax
         >>> law = Subsphere(8, 3)
         >>> law.sample(jax.random.key(0), 4).shape, law.local_exponent
@@ -227,7 +227,7 @@ class PowerDensity(_BetaGapLaw):
     Keys are drawn as ``k = (1 - g) q + sqrt(g (2 - g)) u`` with the gap from
     its quantile and ``u`` uniform on the unit sphere orthogonal to ``q``.
 
-    Example:
+    Examples:
         >>> import jax
         >>> law = PowerDensity(4, 1.0)
         >>> law.sample(jax.random.key(0), 3).shape, law.local_exponent

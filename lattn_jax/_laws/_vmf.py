@@ -103,7 +103,7 @@ class VonMisesFisherMixture(AbstractLaw):
         weights: ``(m,)`` mixture weights ``> 0`` (normalized on construction).
         query_point: the default query (normalized); ``e_1`` when omitted.
 
-    Example:
+    Examples:
         >>> import jax, jax.numpy as jnp
         >>> law = VonMisesFisherMixture(jnp.eye(3)[:2], jnp.array([5.0, 5.0]), jnp.array([1.0, 1.0]))
         >>> law.sample(jax.random.key(0), 4).shape
@@ -172,7 +172,7 @@ class VonMisesFisher(VonMisesFisherMixture):
     density ``e^{kappa <mean, x>} / M_d(kappa)`` with respect to the uniform
     probability measure; ``E[x] = A_d(kappa) mean``.
 
-    Example:
+    Examples:
         >>> import jax, jax.numpy as jnp
         >>> law = VonMisesFisher(jnp.array([0.0, 1.0, 0.0]), 20.0)
         >>> x = law.sample(jax.random.key(0), 20000)

@@ -157,7 +157,7 @@ def bessel_ratio_parts(order: float, x: Float[Array, "*batch"]) -> tuple[Array, 
     ``order >= 0`` is a static float, ``x >= 0``; ``(0, 1, 0, 0)`` at ``x = 0``.
     ``log F`` keeps its relative precision at small ``x``, ``log F - x`` at large ``x``.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> r, one_minus_r, log_f, _ = bessel_ratio_parts(0.0, jnp.asarray(2.0))
         >>> round(float(r), 6), round(float(jnp.exp(log_f)), 6)  # I1(2)/I0(2), I0(2)

@@ -38,7 +38,7 @@ def log_betainc_lower(a: ArrayLike, b: ArrayLike, x: Float[Array, "*batch"]) -> 
     """``log I_x(a, b)`` for ``0 < x <= 1/2``, accurate when ``I_x`` is far below
     the smallest float (a power series with positive terms, summed in logs).
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> round(float(log_betainc_lower(2.5, 2.5, jnp.asarray(1e-20))), 3)
         -113.437
@@ -60,7 +60,7 @@ def beta_quantile(
     term ``x ~ (u a B(a, b))^(1/a)``; above it, the mirror problem for
     ``1 - x ~ Beta(b, a)``. Not differentiable (a sampler's inner step).
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> u = jnp.asarray(0.3)
         >>> round(float(beta_quantile(1.0, 1.0, jnp.log(u), jnp.log1p(-u))), 4)
@@ -112,7 +112,7 @@ def gamma_large(uniforms: Float[Array, "2 tries"], alpha: ArrayLike) -> Array:
     1e15 in float32. Taking uniforms lets a sampler draw all its random bits in
     one call, which compiles far faster than ``jax.random.gamma``.
 
-    Example:
+    Examples:
         >>> import jax, jax.numpy as jnp
         >>> u = jax.random.uniform(jax.random.key(0), (4000, 2, 8))
         >>> g = jax.vmap(lambda v: gamma_large(v, 50.0))(u)

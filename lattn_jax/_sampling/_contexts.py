@@ -336,7 +336,7 @@ def exact_sampler(law: AbstractLaw, n: int, *, chunk: int = DEFAULT_CHUNK, dtype
     """The exact sampler for ``n`` keys: dense while a context fits in memory
     comfortably, streaming above ``STREAMING_THRESHOLD`` keys.
 
-    Example:
+    Examples:
         >>> import lattn_jax as lj
         >>> type(exact_sampler(lj.UniformSphere(3), 10**8)).__name__
         'StreamingSampler'
@@ -361,7 +361,7 @@ def make_sampler(
     docstring); ``keys=True`` for a plain function ``f(q, keys, beta)``, which
     needs whole key contexts (``"auto"`` or ``"dense"`` only).
 
-    Example:
+    Examples:
         >>> import lattn_jax as lj
         >>> type(make_sampler(lj.UniformSphere(3), 1000)).__name__
         'OrderStatisticsSampler'
@@ -386,7 +386,7 @@ def resolve_method(law: AbstractLaw, method: Method, n: int) -> str:
     """The name of the method ``method`` stands for with ``n`` keys of ``law``
     (``"auto"`` resolved; ``ValueError`` where the law does not allow it).
 
-    Example:
+    Examples:
         >>> import lattn_jax as lj
         >>> resolve_method(lj.UniformSphere(3), "auto", 10**6)
         'order-statistics'
@@ -418,7 +418,7 @@ def batch_size(num_contexts: int, row_size: int, elements: int | None = None) ->
     ``num_contexts`` when one is close, so ``lax.map`` needs no separately
     compiled remainder chunk.
 
-    Example:
+    Examples:
         >>> batch_size(256, 2048, 2**18)
         128
     """

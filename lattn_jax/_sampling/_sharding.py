@@ -34,7 +34,7 @@ def context_mesh(devices: int | str | Sequence | None) -> Mesh | None:
             every process: ``jax.devices()``), a count ``N`` (the first ``N`` of
             ``jax.devices()``) or a sequence of devices.
 
-    Example:
+    Examples:
         >>> context_mesh(None) is None
         True
         >>> context_mesh(1) is None

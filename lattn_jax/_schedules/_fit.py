@@ -40,7 +40,7 @@ class ScheduleFit(eqx.Module):
         max_weight_stderr: its standard error per ``n``.
         ns: the context sizes.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> import lattn_jax as lj
         >>> fit = ScheduleFit(  # usually from fit_schedule; built by hand here
@@ -86,7 +86,7 @@ def cosine_adam(learning_rate: float, steps: int) -> CosineAdam:
     """Adam with a cosine-decayed learning rate, from ``learning_rate`` to 1% of
     it over ``steps`` (the default optimizer of [`fit_schedule`][lattn_jax.fit_schedule], with 0.1).
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> opt = cosine_adam(0.1, 100)
         >>> state = opt.init(jnp.zeros(2))
@@ -151,7 +151,7 @@ def fit_schedule(
     Returns:
         A [`ScheduleFit`][lattn_jax.ScheduleFit].
 
-    Example:
+    Examples:
         >>> import jax
         >>> import lattn_jax as lj
         >>> fit = lj.fit_schedule(lj.UniformSphere(3), [1e3, 1e5], jax.random.key(0), steps=200, num_contexts=256)

@@ -47,7 +47,7 @@ class RegimeMap(eqx.Module):
             (see [`regime_map`][lattn_jax.regime_map] for the thresholds).
         band: the factor that defines the critical band.
 
-    Example:
+    Examples:
         >>> import jax
         >>> import lattn_jax as lj
         >>> import jax.numpy as jnp
@@ -82,7 +82,7 @@ def classify(ratio, band: float = DEFAULT_BAND) -> Array:
     """``-1`` where ``ratio < 1/band`` (sub-critical), ``+1`` where ``ratio > band``
     (super-critical), ``0`` in between (critical).
 
-    Example:
+    Examples:
         >>> classify(jnp.array([0.1, 1.0, 3.0])).tolist()
         [-1, 0, 1]
     """
@@ -115,7 +115,7 @@ def critical_betas(
     (``jax.random.fold_in(key, i)``). ``callback(n)`` is called as each ``n``
     finishes (for progress displays).
 
-    Example:
+    Examples:
         >>> import jax
         >>> import lattn_jax as lj
         >>> betas, stderrs = lj.critical_betas(lj.UniformSphere(3), [100, 1000], jax.random.key(0), num_contexts=64)
@@ -178,7 +178,7 @@ def regime_map(
     Returns:
         A [`RegimeMap`][lattn_jax.RegimeMap] (a list of them for a list of schedules).
 
-    Example:
+    Examples:
         >>> import jax
         >>> import lattn_jax as lj
         >>> schedules = [lj.Constant(1.0), lj.Constant(1e6)]  # far below and far above beta*

@@ -72,7 +72,7 @@ class AbstractSchedule(eqx.Module):
 
     Subclasses implement ``__call__``; ``n`` may be an array (``>= 1``).
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> class Sqrt(AbstractSchedule):
         ...     def __call__(self, n):
@@ -91,7 +91,7 @@ class PowerLaw(AbstractSchedule):
     log space (see [`fit_schedule`][lattn_jax.fit_schedule]). The theory's critical schedule is a
     power law with ``p = 2 / alpha`` (``2 / (d - 1)`` for uniform keys).
 
-    Example:
+    Examples:
         >>> s = PowerLaw(2.0, 0.5)
         >>> round(float(s(100.0)), 4), round(float(s.prefactor), 4)
         (20.0, 2.0)
@@ -122,7 +122,7 @@ class PowerLaw(AbstractSchedule):
 class Constant(AbstractSchedule):
     """``beta(n) = beta`` for every ``n``: no length scaling.
 
-    Example:
+    Examples:
         >>> float(Constant(8.0)(1e6))
         8.0
     """
@@ -146,7 +146,7 @@ class QwenLogN(AbstractSchedule):
     of keys the query sees (query position + 1); ``L`` the training length
     (``seq_length`` in the model's config; default 8192 here, set yours).
 
-    Example:
+    Examples:
         >>> round(float(QwenLogN(train_length=8192)(8192.0**2)), 4)
         2.0
     """
@@ -183,7 +183,7 @@ class YaRN(AbstractSchedule):
     (``s = n / L``, "Dynamic-YaRN") when ``scale`` is ``None``. ``n`` is the
     number of keys; ``L`` the original training length (default 4096, Llama 2).
 
-    Example:
+    Examples:
         >>> round(float(YaRN(scale=16.0)(1e5)), 4)  # (0.1 ln 16 + 1)^2
         1.6314
     """
@@ -215,7 +215,7 @@ class LongRoPE(AbstractSchedule):
     with ``scale=None`` it is dynamic, ``s = n / L``. ``n`` is the number of keys,
     ``L`` the original training length (default 4096, Phi-3).
 
-    Example:
+    Examples:
         >>> round(float(LongRoPE(scale=32.0)(1e5)), 4)  # 1 + ln 32 / ln 4096
         1.4167
     """
@@ -247,7 +247,7 @@ class ScalableSoftmax(AbstractSchedule):
     ``base = 1`` this is the ``beta = gamma ln n`` family of
     [`Simplex`][lattn_jax.Simplex] with ``gamma = s``.
 
-    Example:
+    Examples:
         >>> round(float(ScalableSoftmax()(1e4)), 4)  # 0.43 ln 1e4
         3.9604
     """
@@ -274,7 +274,7 @@ class Llama4(AbstractSchedule):
     factor is ``1 + attn_scale ln(1 + floor(n / floor_scale))``. Defaults
     ``attn_scale = 0.1``, ``floor_scale = 8192`` (Llama 4's config).
 
-    Example:
+    Examples:
         >>> round(float(Llama4()(3 * 8192.0)), 4)  # 1 + 0.1 ln 4
         1.1386
     """
@@ -319,7 +319,7 @@ def schedule_from_name(spec: str, base: float = 1.0) -> AbstractSchedule:
     ``base``), ``constant:BETA`` (``beta = BETA * base``) and ``power:C,P``
     (``beta = C n^P``, ``base`` ignored).
 
-    Example:
+    Examples:
         >>> round(float(schedule_from_name("power:2,0.5")(100.0)), 4)
         20.0
         >>> round(float(schedule_from_name("qwen:1024", base=8.0)(2.0**20)), 4)

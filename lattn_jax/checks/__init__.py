@@ -24,7 +24,7 @@ class Comparison(NamedTuple):
         stderr: the standard error of ``simulation - theory`` (Monte Carlo, plus
             the theory's own numerical error where it has one).
 
-    Example:
+    Examples:
         >>> c = Comparison("critical", "E[max weight]", 0.5, 0.51, 0.005)
         >>> round(c.z, 2), c.passed
         (2.0, True)
@@ -62,7 +62,7 @@ CHECK_NAMES = tuple(name for name, _, _ in _REGISTRY)
 def get_check(name: str) -> Callable:
     """The check function registered as ``name`` (one of ``CHECK_NAMES``).
 
-    Example:
+    Examples:
         >>> get_check("collapse").__name__
         'check_collapse'
     """

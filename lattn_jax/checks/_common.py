@@ -10,7 +10,7 @@ import numpy as np
 def mean_se(x) -> tuple[float, float]:
     """The sample mean of ``x`` and its standard error (float64).
 
-    Example:
+    Examples:
         >>> mean_se([1.0, 2.0, 3.0])
         (2.0, 0.5773502691896258)
     """

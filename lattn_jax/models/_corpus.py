@@ -44,7 +44,7 @@ class Corpus(eqx.Module):
         documents: the documents, in order.
         sha256: hex digest (see above).
 
-    Example:
+    Examples:
         >>> c = Corpus("demo", ("One sentence.", "Another one."))
         >>> c.num_chars, c.label[:18]
         (27, 'demo sha256:79c552')
@@ -141,7 +141,7 @@ def default_corpus() -> Corpus:
 
     Raises ``ValueError`` under ``python -OO`` (docstrings stripped).
 
-    Example:
+    Examples:
         >>> c = default_corpus()
         >>> c.name.endswith("-stdlib-docstrings"), len(c.documents) > 1000
         (True, True)
@@ -167,7 +167,7 @@ def read_corpus(path: str | Path) -> Corpus:
     """A user's UTF-8 text file as a corpus: paragraphs (split at blank lines),
     whitespace normalised; named by its path, hashed over its bytes.
 
-    Example:
+    Examples:
         >>> import os, tempfile
         >>> path = os.path.join(tempfile.mkdtemp(), "t.txt")
         >>> _ = open(path, "w").write("First  paragraph.\\n\\nSecond\\none.")

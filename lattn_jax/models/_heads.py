@@ -82,7 +82,7 @@ def published_schedules(train_length: float = TRAIN_LENGTH) -> dict[str, Abstrac
     ``ln n / ln L``) and Llama 4 with ``floor_scale = L`` (Llama 4 sets it to
     the length its layers attend over).
 
-    Example:
+    Examples:
         >>> s = published_schedules(512)
         >>> [round(float(f(511.0)), 3) for f in s.values()]  # about 1 up to the training length
         [1.0, 1.0, 1.0, 1.0, 1.0]
@@ -112,7 +112,7 @@ class HeadScores(AbstractLaw):
     There is no fixed query and no key vectors (only scores), so only the
     gap-based built-in observables work, with ``method="dense"``.
 
-    Example:
+    Examples:
         >>> import jax
         >>> import numpy as np
         >>> rng = np.random.default_rng(0)
@@ -173,7 +173,7 @@ def head_scores(
     them with ``None``, or when there are fewer) against every key, held in
     memory (``num_queries x N`` floats; capped at 2**25 floats).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> q, k = np.eye(2), np.array([[2.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
         >>> law = head_scores(q, k, num_queries=None)
@@ -242,7 +242,7 @@ def estimate_score_exponent(scores: Float[ArrayLike, "m N"], *, k: int | None = 
         A [`LocalExponent`][lattn_jax.LocalExponent] (``radius`` is the mean range
             ``max s - s_thr`` of the ``k`` scores; ``curvature`` is ``False``).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> rng = np.random.default_rng(0)
         >>> x = rng.normal(size=(16, 100_000, 4))  # uniform keys on S^3, fixed query: alpha = 3
@@ -293,7 +293,7 @@ class ScalingFits(eqx.Module):
     ``AIC_MARGIN`` = 2 of it (the conventional threshold below which both
     keep substantial support; for one-parameter laws a chi2 difference of 2).
 
-    Example:
+    Examples:
         >>> ns = np.array([1e2, 1e3, 1e4, 1e5])
         >>> fits = fit_scaling_laws(ns, 2.0 * np.sqrt(np.log(ns)), 0.01 * np.ones(4))
         >>> LAWS[int(fits.best)], round(float(fits.coef[1]), 3), bool(fits.decided)
@@ -320,7 +320,7 @@ def fit_scaling_laws(
         t_star: ``t*`` at each, ``> 0``.
         stderr: their standard errors, ``> 0``.
 
-    Example:
+    Examples:
         >>> fits = fit_scaling_laws([1e2, 1e3, 1e4], [1.0, 2.0, 4.0], [0.01, 0.02, 0.04])
         >>> LAWS[int(fits.best)], round(float(fits.exponent), 4)
         ('power', 0.301)
@@ -365,7 +365,7 @@ def law_value(law: int, coef: ArrayLike, exponent: ArrayLike, n: ArrayLike) -> n
     """``t*(n)`` along law ``law`` (an index into ``LAWS``) with coefficient
     ``coef`` (and ``exponent`` for the power law).
 
-    Example:
+    Examples:
         >>> float(law_value(2, 0.5, 0.0, np.e**4))
         2.0
     """
@@ -383,7 +383,7 @@ def law_log10_horizon(law: int, coef: float, exponent: float) -> float:
     """``log10 n`` where the law's ``t*(n) = 1`` (``inf`` if it never gets there,
     e.g. a non-positive coefficient or exponent).
 
-    Example:
+    Examples:
         >>> round(law_log10_horizon(0, 0.1, 0.5), 6), round(law_log10_horizon(2, 1 / math.log(1e3), 0.0), 6)
         (2.0, 3.0)
     """
@@ -407,7 +407,7 @@ def selectivity_horizon(
     smallest ``n`` (``n_h < n_min``; returns ``log10 n_min``) and ``+1`` when
     still above at the largest (``n_h > n_max``; returns ``log10 n_max``).
 
-    Example:
+    Examples:
         >>> selectivity_horizon([1e2, 1e3, 1e4], [0.7, 0.6, 0.4], [0.0, 0.0, 0.0])
         (3.5, 0.0, 0)
     """
@@ -440,7 +440,7 @@ def schedule_horizon(
     points per decade, refined by linear interpolation of ``log(multiplier /
     t*)`` in ``log n``.
 
-    Example:
+    Examples:
         >>> schedule_horizon(lambda n: np.ones_like(n), lambda n: 0.01 * n**0.5, 2.0)  # n^0.5 / 100 = 1 at 1e4
         (4.0, 0)
     """
@@ -497,7 +497,7 @@ class HeadReport(eqx.Module):
         flags: bits of ``FLAGS``.
         schedule_names, level, band, mismatch, corpus: the configuration.
 
-    Example:
+    Examples:
         >>> import jax
         >>> report = analyze_heads(random_pools(0), jax.random.key(0), ns=(100, 200, 400), num_contexts=32)
         >>> report.shape, report.t_star.shape, report.schedule_ratio.shape  # 5 schedules at 4 sizes
@@ -560,7 +560,7 @@ class HeadReport(eqx.Module):
         """Per head (``[layer][head]``): the preferred law's name (or
         ``"undecided"``) and the names of the set flags.
 
-        Example:
+        Examples:
             >>> import jax
             >>> report = analyze_heads(random_pools(0), jax.random.key(0), ns=(100, 200, 400), num_contexts=32)
             >>> sorted(report.labels()[0][1])
@@ -589,7 +589,7 @@ def random_pools(
     Gaussian queries and keys (standard normal coordinates), sequences of
     length 100, real max weight 0.5, real entropy 1 and no [CLS]/[SEP] mass.
 
-    Example:
+    Examples:
         >>> random_pools(0).keys.shape
         (1, 2, 5000, 4)
     """
@@ -642,7 +642,7 @@ def check_ns(ns, pool_size: int) -> tuple[int, ...]:
     ``pool_size / 10`` (beyond that a context repeats keys often and the pool
     no longer stands for the head's key law).
 
-    Example:
+    Examples:
         >>> check_ns([1000, 100, 300], 100_000)
         (100, 300, 1000)
     """
@@ -830,7 +830,7 @@ def analyze_heads(
     Returns:
         A [`HeadReport`][lattn_jax.models.HeadReport].
 
-    Example:
+    Examples:
         >>> import jax
         >>> report = analyze_heads(random_pools(0), jax.random.key(0), ns=(100, 200, 400), num_contexts=32)
         >>> bool(report.t_star[0, 0, 2] > report.t_star[0, 0, 0]), report.real_length  # t* grows with n
@@ -964,7 +964,7 @@ def report_to_json(report: HeadReport) -> dict:
     (NaN as ``null``, infinities as ``"inf"``/``"-inf"``); heads never analysed
     are left out. [`report_from_json`][lattn_jax.models.report_from_json] reads it back.
 
-    Example:
+    Examples:
         >>> import json, jax
         >>> report = analyze_heads(random_pools(0), jax.random.key(0), ns=(100, 200, 400), num_contexts=32)
         >>> payload = json.loads(json.dumps(report_to_json(report)))
@@ -1010,7 +1010,7 @@ def _jsonable_meta(meta: dict) -> dict:
 def report_from_json(payload: dict) -> HeadReport:
     """The [`HeadReport`][lattn_jax.models.HeadReport] that [`report_to_json`][lattn_jax.models.report_to_json] wrote.
 
-    Example:
+    Examples:
         >>> import jax
         >>> report = analyze_heads(random_pools(0), jax.random.key(0), ns=(100, 200, 400), num_contexts=32)
         >>> back = report_from_json(report_to_json(report))

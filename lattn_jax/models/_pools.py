@@ -40,7 +40,7 @@ class HeadPools(eqx.Module):
         special_keys: ``(nk,)`` whether each key is a ``[CLS]``/``[SEP]`` token
             (``None`` when unknown).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> pools = HeadPools(queries=np.zeros((1, 1, 2, 4)), keys=np.zeros((1, 1, 10, 4)),
         ...                   seq_len=np.array([10]), real_max_weight=np.full((1, 1, 1), 0.5),
@@ -139,7 +139,7 @@ def gather_pools(
     Raises ``ValueError`` when the corpus is too short: the message gives its
     token count and the number of tokens the request needs.
 
-    Example:
+    Examples:
         >>> from lattn_jax.models import Corpus, load_bert
         >>> text = Corpus("demo", ["Attention is all you need, said the paper. " * 40])
         >>> pools = gather_pools(load_bert(), text, num_keys=200, num_queries=16, seq_len=64)

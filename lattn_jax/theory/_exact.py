@@ -78,7 +78,7 @@ def exact_mean_max_weight(d_or_law: "int | AbstractLaw", n: int, beta: ArrayLike
     uniform keys on ``S^{d-1}`` (given ``d``) or any law with a closed-form gap
     law. Holds in every regime.
 
-    Example:
+    Examples:
         >>> round(float(exact_mean_max_weight(3, 1000, 400.0)), 4)
         0.5006
     """
@@ -116,7 +116,7 @@ def exact_critical_beta(d_or_law: "int | AbstractLaw", n: int, level: float = 0.
     """``beta*_n`` with ``E[max weight] = level`` for ``n`` keys, exactly (the
     root of [`exact_mean_max_weight`][lattn_jax.theory.exact_mean_max_weight]; no Monte Carlo, no asymptotics).
 
-    Example:
+    Examples:
         >>> round(float(exact_critical_beta(3, 1000)), 1)
         399.2
     """
@@ -130,7 +130,7 @@ def finite_size_factors(d_or_law: "int | AbstractLaw", ns, level: float = 0.5) -
     factor (``-> 1`` as ``n -> inf``; ``1 + kappa n^{-1/a} + ...``), which a
     corrected power-law fit divides out.
 
-    Example:
+    Examples:
         >>> [round(float(f), 3) for f in finite_size_factors(6, [100, 10000])]
         [0.897, 0.985]
     """

@@ -13,7 +13,7 @@ def critical_exponent(d_or_law: "int | AbstractLaw") -> Float[Array, ""]:
     keys on ``S^{d-1}``, so ``p = 2 / (d - 1)``); any law that declares its
     ``local_exponent``.
 
-    Example:
+    Examples:
         >>> round(float(critical_exponent(4)), 6)
         0.666667
     """

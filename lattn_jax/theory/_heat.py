@@ -58,7 +58,7 @@ def heat_displacement(
         beta: inverse temperature(s) ``> 0``; an array gives one row per value.
         q: the query (a unit vector); ``law.query()`` when omitted.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> from lattn_jax import VonMisesFisher
         >>> law = VonMisesFisher(jnp.array([0.0, 1.0, 0.0]), 2.0)  # query e_1, orthogonal to the mean
@@ -79,7 +79,7 @@ def heat_output(
     ``A_d(beta) q + (A_d(beta) / beta) grad_S log rho(q)`` (regime of
     [`heat_displacement`][lattn_jax.theory.heat_displacement]).
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> from lattn_jax import VonMisesFisher
         >>> law = VonMisesFisher(jnp.array([0.0, 1.0, 0.0]), 2.0)
@@ -104,7 +104,7 @@ def heat_flow_mean_resultant(
     ``VonMisesFisher``, or ``UniformSphere``), which gives ``d``. Sub-critical
     regime, up to ``O(beta^-2)`` (relative) and ``O(1/n)`` corrections.
 
-    Example:
+    Examples:
         >>> round(float(heat_flow_mean_resultant(3, 0.5, 100.0)), 4)  # 0.5 e^{0.02}
         0.5101
     """

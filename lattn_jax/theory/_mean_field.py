@@ -63,7 +63,7 @@ def mean_resultant(d_or_law: "int | UniformSphere", beta: Float[ArrayLike, "*bat
     round-off for ``0 <= beta <= 1e6`` and ``d <= 512`` (no overflow);
     differentiable in ``beta``, ``A' = 1 - A^2 - (d-1) A / beta``.
 
-    Example:
+    Examples:
         >>> round(float(mean_resultant(3, 10.0)), 6)  # coth(10) - 1/10
         0.9
     """
@@ -78,7 +78,7 @@ def log_partition(d_or_law: "int | UniformSphere", beta: Float[ArrayLike, "*batc
     ``Z / n`` in the sub-critical regime. ``beta^2 / (2d)`` at small ``beta``
     (full relative precision), ``beta - ((d-1)/2) log(beta) + O(1)`` at large ``beta``.
 
-    Example:
+    Examples:
         >>> import math
         >>> round(float(log_partition(3, 2.0)), 5), round(math.log(math.sinh(2.0) / 2.0), 5)
         (0.59522, 0.59522)
@@ -128,7 +128,7 @@ def mean_field_entropy(
     ``n / rho >> 1``, i.e. ``beta << n^{2/(d-1)}``). ``d_or_law``: ``d`` or
     ``UniformSphere(d)`` (a closed form for uniform keys only).
 
-    Example:
+    Examples:
         >>> round(float(mean_field_entropy(3, 1000, 0.0)), 4)  # log 1000
         6.9078
         >>> h = mean_field_entropy(6, 1000, 10.0)  # Monte Carlo (8192 contexts): 4.4208 +- 0.0013
@@ -155,7 +155,7 @@ def output_mean(d_or_law: "int | UniformSphere", n: int, beta: Float[ArrayLike, 
     output towards the origin). The orthogonal components have mean zero by
     symmetry. Regime as for [`output_covariance`][lattn_jax.theory.output_covariance].
 
-    Example:
+    Examples:
         >>> round(float(output_mean(3, 1000, 10.0)), 4)  # A_3(10) = 0.9
         0.8995
     """
@@ -174,7 +174,7 @@ class OutputCovariance(eqx.Module):
         effective_keys: ``n / rho``, ``rho = M_d(2 beta) / M_d(beta)^2``; the
             Gaussian approximation needs it large.
 
-    Example:
+    Examples:
         >>> cov = output_covariance(3, 100_000, 10.0)
         >>> bool(cov.parallel > 0), bool(cov.perpendicular > 0), bool(cov.effective_keys > 1000)
         (True, True, True)
@@ -214,7 +214,7 @@ def output_covariance(d_or_law: "int | UniformSphere", n: int, beta: Float[Array
     outside it ``rho`` can exceed the float range (e.g. ``d = 512``, ``beta = 1e3``
     in float32) and the variances come out ``inf``.
 
-    Example:
+    Examples:
         >>> cov = output_covariance(4, 100, 0.0)
         >>> round(float(cov.parallel), 6), round(float(cov.perpendicular), 6)
         (0.0025, 0.0025)

@@ -55,7 +55,7 @@ def gap_expansion(d_or_law: "int | AbstractLaw") -> tuple[Float[Array, ""], Floa
     """``(a, c, b)`` with ``P(gap <= u) = c u^a (1 + b u + O(u^2))`` for uniform
     keys on ``S^{d-1}`` (given ``d``) or for a law with a closed-form gap law.
 
-    Example:
+    Examples:
         >>> a, c, b = gap_expansion(3)
         >>> float(a), round(float(c), 3), float(b)
         (1.0, 0.5, 0.0)
@@ -66,7 +66,7 @@ def gap_expansion(d_or_law: "int | AbstractLaw") -> tuple[Float[Array, ""], Floa
 def limit_intensity(d_or_law: "int | AbstractLaw", gamma: ArrayLike) -> Array:
     """``lam = c gamma^{-a}``: the limit process has mean measure ``lam x^a``.
 
-    Example:
+    Examples:
         >>> round(float(limit_intensity(3, 2.0)), 3)
         0.25
     """
@@ -111,7 +111,7 @@ def limit_mean_max_weight(d_or_law: "int | AbstractLaw", gamma: ArrayLike) -> Fl
     0 (``gamma -> 0``, sub-critical) to 1 (``gamma -> inf``, super-critical).
     Deterministic (quadrature, see the module docstring), differentiable in ``gamma``.
 
-    Example:
+    Examples:
         >>> round(float(limit_mean_max_weight(3, 0.4)), 4)
         0.5007
     """
@@ -151,7 +151,7 @@ def critical_constant(d_or_law: "int | AbstractLaw", level: float = 0.5) -> Floa
     ``E[max weight] = level`` for ``n`` keys: the root of
     [`limit_mean_max_weight`][lattn_jax.theory.limit_mean_max_weight] ``= level``.
 
-    Example:
+    Examples:
         >>> round(float(critical_constant(3)), 3)
         0.399
     """
@@ -182,7 +182,7 @@ def finite_size_coefficient(d_or_law: "int | AbstractLaw", level: float = 0.5) -
     ``delta = b (dm/deps) / (a lam dm/dlam)`` and ``kappa = delta / gamma*``.
     The next terms are ``O(n^{-2/a})`` and ``O(1/n)`` (binomial against Poisson).
 
-    Example:
+    Examples:
         >>> float(finite_size_coefficient(3))
         0.0
         >>> round(float(finite_size_coefficient(6)), 3)
@@ -200,7 +200,7 @@ def critical_beta(
     ``finite_size=True`` (see [`finite_size_coefficient`][lattn_jax.theory.finite_size_coefficient]). Asymptotic:
     exact as ``n -> inf``.
 
-    Example:
+    Examples:
         >>> round(float(critical_beta(3, 1e4)), 1)
         3989.6
     """
@@ -242,7 +242,7 @@ def sample_limit_weights(
     ``beta = gamma n^{1/a}``, ``n -> inf``: the law the ordered weights of ``n``
     keys converge to.
 
-    Example:
+    Examples:
         >>> import jax
         >>> w = sample_limit_weights(jax.random.key(0), 3, 1.5, 1000)
         >>> w.shape, bool((w[:, 0] >= w[:, 1]).all())
@@ -270,7 +270,7 @@ def sample_limit_entropy(
     ``beta = gamma n^{1/a}``, ``n -> inf`` (finite: the limit process's weights
     are summable).
 
-    Example:
+    Examples:
         >>> import jax
         >>> h = sample_limit_entropy(jax.random.key(0), 3, 1.5, 1000)
         >>> h.shape, bool((h > 0).all())

@@ -23,7 +23,7 @@ def score_log_density(d_or_law: "int | UniformSphere", s: Float[ArrayLike, "*bat
     """``log f(s)``, ``f(s) = (1 - s^2)^{(d-3)/2} / (2^{d-2} B((d-1)/2, (d-1)/2))``
     on ``(-1, 1)`` (``-inf`` outside); ``d_or_law``: ``d`` or ``UniformSphere(d)``.
 
-    Example:
+    Examples:
         >>> round(float(jnp.exp(score_log_density(3, 0.3))), 4)  # uniform on [-1, 1] for d = 3
         0.5
     """
@@ -49,7 +49,7 @@ def score_log_cdf(d_or_law: "int | UniformSphere", s: Float[ArrayLike, "*batch"]
     """``log P(<q, k> <= s)`` = ``log I_{(1+s)/2}(a, a)``, ``a = (d-1)/2``;
     accurate in the lower tail (``s -> -1``).
 
-    Example:
+    Examples:
         >>> round(float(jnp.exp(score_log_cdf(3, 0.5))), 4)
         0.75
     """
@@ -61,7 +61,7 @@ def score_log_sf(d_or_law: "int | UniformSphere", s: Float[ArrayLike, "*batch"])
     accurate far into the upper tail (``s -> 1``), where it behaves like
     ``a log((1-s)/2) - log(a B(a, a))``.
 
-    Example:
+    Examples:
         >>> round(float(score_log_sf(64, 0.999)), 2)  # P(S > 0.999) = 3e-87
         -198.77
     """
@@ -76,7 +76,7 @@ def score_quantile(d_or_law: "int | UniformSphere", log_p: Float[ArrayLike, "*ba
     for ``p`` down to the smallest float); for ``p > 1/2`` it uses the symmetry
     ``s(p) = -s(1 - p)``. Not differentiable (built on a sampler's inverse CDF).
 
-    Example:
+    Examples:
         >>> round(float(score_quantile(3, jnp.log(0.25))), 4)  # uniform on [-1, 1]
         0.5
     """

@@ -68,7 +68,7 @@ def supercritical_rate(d_or_law: "int | AbstractLaw") -> Float[Array, ""]:
     ``E[1 - W_(1)] ~ K log(2) / gamma`` as ``gamma -> inf`` (after ``n -> inf``).
     ``d_or_law``: ``d >= 3`` or a law with a closed-form gap law and ``a >= 1``.
 
-    Example:
+    Examples:
         >>> float(supercritical_rate(3))  # a = 1, c = 1/2
         0.5
     """
@@ -105,7 +105,7 @@ def supercritical_prob_max_weight_above(
     [`supercritical_rate`][lattn_jax.theory.supercritical_rate]. ``d_or_law``:
     ``d >= 3`` or a law with a closed-form gap law and ``a >= 1``; ``0 < eps <= 1/2``.
 
-    Example:
+    Examples:
         >>> round(float(supercritical_prob_max_weight_above(3, 10.0, eps=0.01)), 4)
         0.7931
     """
@@ -142,7 +142,7 @@ def supercritical_max_weight_deficit(
     [`supercritical_prob_max_weight_above`][lattn_jax.theory.supercritical_prob_max_weight_above].
     Same regime and laws; ``~ K log(2) / gamma`` as ``gamma -> inf``.
 
-    Example:
+    Examples:
         >>> round(float(supercritical_max_weight_deficit(3, 10.0)), 4)
         0.0337
     """
