@@ -2,8 +2,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import sphere
 
 from lattn_jax import UniformSphere, attention_logits, attention_output, attention_weights, gaps
+
+
+def _keys(seed: int, shape: tuple[int, ...], d: int) -> jax.Array:
+    """Uniform unit keys (float32) from NumPy: the attention functions are under
+    test, not the law's sampler, whose eager op-by-op compilations for every
+    shape cost more than the tests."""
+    return jnp.asarray(sphere(np.random.default_rng(seed), shape, d), jnp.float32)
 
 
 def _reference_weights(q, keys, beta):
@@ -16,9 +24,9 @@ def _reference_weights(q, keys, beta):
 
 @pytest.mark.parametrize("transform", [lambda f: f, jax.jit])
 @pytest.mark.parametrize("beta", [0.0, 1.0, 30.0, 300.0])
-def test_weights_match_softmax_of_dot_products(key, transform, beta):
+def test_weights_match_softmax_of_dot_products(transform, beta):
     law = UniformSphere(4)
-    keys = law.sample(key, 500)
+    keys = _keys(0, (500,), 4)
     w = transform(attention_weights)(law.query(), keys, beta)
     assert w.shape == (500,)
     np.testing.assert_allclose(w, _reference_weights(law.query(), keys, beta), rtol=1e-4, atol=1e-7)
@@ -28,8 +36,8 @@ def test_weights_match_softmax_of_dot_products(key, transform, beta):
 
 def test_output_identity_matrix_and_vector_values(key):
     law = UniformSphere(3)
-    k1, k2 = jax.random.split(key)
-    keys = law.sample(k1, 200)
+    _, k2 = jax.random.split(key)
+    keys = _keys(1, (200,), 3)
     q = law.query()
     w = _reference_weights(q, keys, 5.0)
     np.testing.assert_allclose(attention_output(q, keys, 5.0), w @ np.asarray(keys), rtol=1e-5, atol=1e-6)
@@ -41,15 +49,15 @@ def test_output_identity_matrix_and_vector_values(key):
     assert float(out) == pytest.approx(float(w @ np.asarray(scalars)), rel=1e-4, abs=1e-5)
 
 
-def test_output_at_zero_beta_is_mean(key):
-    keys = UniformSphere(3).sample(key, 100)
+def test_output_at_zero_beta_is_mean():
+    keys = _keys(2, (100,), 3)
     np.testing.assert_allclose(attention_output(jnp.array([1.0, 0, 0]), keys, 0.0), keys.mean(0), atol=1e-6)
 
 
-def test_vmap_over_contexts_queries_and_beta(key):
+def test_vmap_over_contexts_queries_and_beta():
     law = UniformSphere(3)
-    contexts = jax.vmap(lambda k: law.sample(k, 50))(jax.random.split(key, 4))
-    queries = law.sample(jax.random.fold_in(key, 1), 6)
+    contexts = _keys(3, (4, 50), 3)
+    queries = _keys(4, (6,), 3)
     betas = jnp.array([0.0, 1.0, 10.0])
     f = jax.vmap(jax.vmap(jax.vmap(attention_weights, (None, None, 0)), (0, None, None)), (None, 0, None))
     w = jax.jit(f)(queries, contexts, betas)
@@ -78,14 +86,14 @@ def test_bad_shapes(q, keys):
         attention_weights(q, keys, 1.0)
 
 
-def test_bad_values_shape(key):
-    keys = UniformSphere(3).sample(key, 10)
+def test_bad_values_shape():
+    keys = _keys(5, (10,), 3)
     with pytest.raises(ValueError, match="values must have one row per key"):
         attention_output(jnp.array([1.0, 0, 0]), keys, 1.0, jnp.ones((9, 2)))
 
 
 @pytest.mark.parametrize("beta", [-0.5, float("nan")])
-def test_bad_beta(key, beta):
-    keys = UniformSphere(3).sample(key, 10)
+def test_bad_beta(beta):
+    keys = _keys(5, (10,), 3)
     with pytest.raises(ValueError, match="beta must be finite and >= 0"):
         attention_weights(jnp.array([1.0, 0, 0]), keys, beta)
