@@ -26,7 +26,8 @@ def test_estimate_matches_manual_average(key):
     law = UniformSphere(3)
     est = mc_estimate(max_weight, law, 200, 50.0, key, 64, method="dense")
     keys = jax.random.split(key, 64)
-    per = np.array([float(max_weight(law.query(), law.sample(k, 200), 50.0)) for k in keys])
+    # The reference, context by context on the keys (one compiled vmap, not 64 eager calls).
+    per = np.asarray(jax.jit(jax.vmap(lambda k: max_weight(law.query(), law.sample(k, 200), 50.0)))(keys), np.float64)
     assert float(est.mean) == pytest.approx(per.mean(), rel=1e-5)
     assert float(est.stderr) == pytest.approx(per.std(ddof=1) / np.sqrt(64), rel=1e-4)
 
@@ -115,11 +116,18 @@ def test_grad_matches_central_difference(key, method):
 
     beta = 150.0
     h = 3e-3 * beta
-    central = (mean(beta + h) - mean(beta - h)) / (2 * h)
+    # beta - h, beta and beta + h in one pass over the same contexts (a fixed key
+    # gives common random numbers, as three scalar calls would; a beta array equals
+    # the scalar calls: test_beta_array_is_one_pass_over_the_same_contexts), the
+    # forward derivative included: one compilation for the central difference and
+    # the jvp instead of three.
+    three = mc_estimate(
+        max_weight, law, n, jnp.array([beta - h, beta, beta + h]), key, 128, method=method, derivative=True
+    )
+    central = (three.mean[2] - three.mean[0]) / (2 * h)
     grad = jax.grad(mean)(beta)
     assert float(grad) == pytest.approx(float(central), rel=1e-3)
-    fwd = mc_estimate(max_weight, law, n, beta, key, 128, method=method, derivative=True)
-    assert float(fwd.derivative) == pytest.approx(float(grad), rel=1e-4)
+    assert float(three.derivative[1]) == pytest.approx(float(grad), rel=1e-4)
 
 
 def test_derivative_stderr_matches_the_spread_over_seeds(key):
@@ -240,9 +248,11 @@ def test_memory_bounded_dense_chunks_beta_array(key):
     same values as one beta at a time on the same contexts. (lax.map with
     batch_size=1 over a beta array gave max weights ~1e6 on XLA's CPU backend;
     context_values now scans one context at a time there.)"""
+    # 32 contexts, as test_memory_bounded_dense_chunks: the scalar calls reuse its
+    # compilation (a chunk still holds one context at n = 3e5, whatever the count).
     law, n, betas = UniformSphere(3), 300_000, [3e4, 1e5]
-    est = mc_estimate(max_weight, law, n, jnp.array(betas), key, 4, method="dense")
-    single = [float(mc_estimate(max_weight, law, n, b, key, 4, method="dense").mean) for b in betas]
+    est = mc_estimate(max_weight, law, n, jnp.array(betas), key, 32, method="dense")
+    single = [float(mc_estimate(max_weight, law, n, b, key, 32, method="dense").mean) for b in betas]
     np.testing.assert_allclose(est.mean, single, rtol=rtol(np.float32))
     assert np.all((np.asarray(est.mean) > 0) & (np.asarray(est.mean) <= 1)), est.mean
 
@@ -276,7 +286,9 @@ def test_order_statistics_tiny_contexts(key, n):
     law = UniformSphere(3)
     k1, k2 = jax.random.split(key)
     observables = (max_weight, entropy, participation_ratio)
-    fast_all = mc_estimates(observables, law, n, 5.0, k1, 2000, method="order-statistics")
+    # derivative=True: the means are the same pass's primal values, and the
+    # derivative below comes from it (one compilation, not a second call)
+    fast_all = mc_estimates(observables, law, n, 5.0, k1, 2000, method="order-statistics", derivative=True)
     dense_all = mc_estimates(observables, law, n, 5.0, k2, 2000, method="dense")
     for fast, dense in zip(fast_all, dense_all, strict=True):
         assert_z(fast.mean, dense.mean, np.hypot(fast.stderr, dense.stderr))
@@ -286,5 +298,5 @@ def test_order_statistics_tiny_contexts(key, n):
     # float64 central difference (h = 1e-3, error ~1e-10) of
     # theory.exact_mean_max_weight(3, n, 5 +- h), whose quadrature compiles slowly.
     exact = {2: 0.021148330691167505, 3: 0.03181815498243257, 10: 0.055667478826237904}[n]
-    fwd = mc_estimate(max_weight, law, n, 5.0, k1, 2000, method="order-statistics", derivative=True)
+    fwd = fast_all[0]  # max weight, order statistics, key k1, 2000 contexts
     assert_z(fwd.derivative, exact, fwd.derivative_stderr)
