@@ -24,12 +24,11 @@ import math
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .._laws import AbstractLaw
 from .._numerics._quadrature import competitors, nodes, solve_increasing
-from .._validation import ArgumentTypeError, ArgumentValueError, check_beta, check_int, check_open_unit, default_float
+from .._validation import ArgumentValueError, check_beta, check_open_unit, check_sizes, default_float
 from ._args import as_float_array, gap_law
 
 _NODES = 64  # outer and middle tanh-sinh rules
@@ -83,7 +82,7 @@ def exact_mean_max_weight(d_or_law: "int | AbstractLaw", n: int, beta: ArrayLike
         0.5006
     """
     law = gap_law(d_or_law)
-    n = check_int("n", n, minimum=1)
+    n = check_sizes("n", n, minimum=1, integer=True)
     check_beta("beta", beta)
     beta = jnp.asarray(beta, default_float())
     positive = beta > 0
@@ -121,7 +120,7 @@ def exact_critical_beta(d_or_law: "int | AbstractLaw", n: int, level: float = 0.
         399.2
     """
     law = gap_law(d_or_law)
-    n = check_int("n", n, minimum=2)
+    n = check_sizes("n", n, minimum=2, integer=True)
     return as_float_array(_exact_critical_beta(law, n, _check_level(level, n)))
 
 
@@ -136,9 +135,7 @@ def finite_size_factors(d_or_law: "int | AbstractLaw", ns, level: float = 0.5) -
     """
     from ._poisson import _critical_constant
 
-    if isinstance(ns, str) or not np.iterable(ns):
-        raise ArgumentTypeError(f"ns must be a sequence of context sizes >= 2 such as [100, 1000], got {ns!r}")
-    ns = [check_int("ns[i]", n, minimum=2) for n in ns]
+    ns = check_sizes("ns", ns, minimum=2, sequence=True)
     law = gap_law(d_or_law)
     level = check_open_unit("level", level)
     for n in ns:

@@ -31,13 +31,15 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from .._laws import AbstractLaw, UniformSphere, as_law, check_law
-from .._validation import ArgumentValueError, check_beta, check_in_range
+from .._validation import ArgumentTypeError, ArgumentValueError, check_beta, check_in_range
 from ._mean_field import mean_resultant_length
 
 
 def _spherical_score(law: AbstractLaw, q: Array) -> Array:
     if not callable(getattr(law, "log_density", None)):
-        raise TypeError(f"law must have a log_density(x) method (e.g. VonMisesFisher), got {type(law).__name__}")
+        raise ArgumentTypeError(
+            f"law must have a log_density(x) method (e.g. VonMisesFisher), got {type(law).__name__}", argument="law"
+        )
     grad = jax.grad(law.log_density)(q)
     return grad - jnp.dot(grad, q) * q
 

@@ -25,7 +25,7 @@ from jaxtyping import Array, ArrayLike, Float
 
 from .._laws import UniformSphere
 from .._numerics._bessel import bessel_ratio_parts
-from .._validation import check_beta, check_int
+from .._validation import check_beta, check_sizes
 from ._args import uniform_dim
 
 
@@ -136,7 +136,7 @@ def mean_field_entropy(
         (4.422, 4.408)
     """
     d = uniform_dim(d_or_law, "mean_field_entropy")
-    n = check_int("n", n, minimum=1)
+    n = check_sizes("n", n, minimum=1, integer=True)
     beta = _as_beta(beta)
     _, one_minus_a, log_m_scaled, _ = _parts(d, beta)
     # log M - beta A = (log M - beta) + beta (1 - A): no large cancellation at large beta.
@@ -160,7 +160,7 @@ def output_mean(d_or_law: "int | UniformSphere", n: int, beta: Float[ArrayLike, 
         0.8995
     """
     d = uniform_dim(d_or_law, "output_mean")
-    n = check_int("n", n, minimum=1)
+    n = check_sizes("n", n, minimum=1, integer=True)
     t = _tilted(d, _as_beta(beta))
     return t.a - t.rho * t.diff / n
 
@@ -220,7 +220,7 @@ def output_covariance(d_or_law: "int | UniformSphere", n: int, beta: Float[Array
         (0.0025, 0.0025)
     """
     d = uniform_dim(d_or_law, "output_covariance")
-    n = check_int("n", n, minimum=1)
+    n = check_sizes("n", n, minimum=1, integer=True)
     t = _tilted(d, _as_beta(beta))
     parallel = t.rho * (t.diff**2 + t.var2) / n
     perpendicular = t.rho * t.a2_over / n

@@ -42,7 +42,7 @@ from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 from .._laws import AbstractLaw
 from .._numerics._quadrature import competitors, nodes, solve_increasing
 from .._observables import Atoms, entropy, tail_atoms
-from .._validation import check_int, check_key, check_open_unit, check_sizes, default_float
+from .._validation import ArgumentValueError, check_int, check_key, check_open_unit, check_sizes, default_float
 from ._args import as_float_array, check_gamma, gap_law
 
 _NODES = 64  # outer and middle tanh-sinh rules
@@ -230,7 +230,7 @@ def _sampler_args(key, d_or_law, gamma, num_samples, num_points):
     num_samples = check_int("num_samples", num_samples, minimum=1)
     num_points = check_int("num_points", num_points, minimum=2)
     if np.ndim(gamma) != 0:
-        raise ValueError(f"gamma must be a scalar, got shape {np.shape(gamma)}")
+        raise ArgumentValueError(f"gamma must be a scalar, got shape {np.shape(gamma)}", argument="gamma")
     a, log_lam = _log_intensity(d_or_law, gamma)
     return jax.random.split(key, num_samples), a, log_lam, num_points
 
@@ -251,7 +251,7 @@ def sample_limit_weights(
     keys, a, log_lam, num_points = _sampler_args(key, d_or_law, gamma, num_samples, num_points)
     k = check_int("k", k, minimum=1)
     if k > num_points:
-        raise ValueError(f"k must be <= num_points = {num_points}, got {k}")
+        raise ArgumentValueError(f"k must be <= num_points = {num_points}, got {k}", argument="k")
 
     @jax.jit
     @jax.vmap
