@@ -209,7 +209,9 @@ def check_in_range(name: str, x, lo: float, hi: float) -> None:
 _COUNTS = {1: "one", 2: "two"}
 
 
-def check_sizes(name: str, n, *, minimum: float = 1, integer: bool = False, sequence: bool = False, distinct: int = 1):
+def check_sizes(
+    name: str, n, *, minimum: int | float = 1, integer: bool = False, sequence: bool = False, distinct: int = 1
+):
     """Context sizes: the one check of ``n`` and ``ns`` across the package, with one wording.
 
     - default: real sizes (a scalar or an array, as a schedule or a limit
@@ -249,7 +251,7 @@ def check_sizes(name: str, n, *, minimum: float = 1, integer: bool = False, sequ
     return sizes
 
 
-def _size(name: str, n, minimum: float, need: str, where: str = "") -> int:
+def _size(name: str, n, minimum: int | float, need: str, where: str = "") -> int:
     if isinstance(n, bool) or not isinstance(n, numbers.Real | np.ndarray | jax.Array):
         raise _type_error(name, f"{need}, got {n!r}{where}")
     if isinstance(n, jax.core.Tracer):
