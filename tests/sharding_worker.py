@@ -1,10 +1,13 @@
 """The computation the sharding tests compare across device layouts, and the
 subprocess entry points that run it (tests/test_sharding.py):
 
-    python sharding_worker.py devices            # one device vs all (fake) devices
+    python sharding_worker.py devices            # all (fake) devices of one process
     python sharding_worker.py process I PORT     # process I of 2 (jax.distributed)
 
-Fake CPU devices come from ``XLA_FLAGS`` set by the caller.
+Fake CPU devices come from ``XLA_FLAGS`` set by the caller. The one-device
+reference is computed by the test itself (in its own process). The workers use
+the persistent compilation cache named by ``LATTN_JAX_CACHE`` (the tests'), as
+the CLI does.
 """
 
 import json
@@ -14,6 +17,7 @@ import jax
 import jax.numpy as jnp
 
 import lattn_jax as lj
+from lattn_jax.cli._common import setup_jax
 
 
 def case(devices=None) -> dict:
@@ -36,7 +40,7 @@ def case(devices=None) -> dict:
 
 def main(argv: list[str]) -> None:
     if argv[0] == "devices":
-        print(json.dumps({"devices": len(jax.devices()), "one": case(), "all": case("all")}), flush=True)
+        print(json.dumps({"devices": len(jax.devices()), "all": case("all")}), flush=True)
         return
     process_id, port = int(argv[1]), int(argv[2])
     jax.distributed.initialize(f"127.0.0.1:{port}", num_processes=2, process_id=process_id)
@@ -46,4 +50,5 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
+    setup_jax()  # before any computation: the persistent compilation cache
     main(sys.argv[1:])
