@@ -85,16 +85,7 @@ def concrete(x):
 
 def check_int(name: str, value, *, minimum: int) -> int:
     """``value`` as an ``int >= minimum``; integral floats like ``1e5`` are accepted."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real | np.ndarray):
-        raise _type_error(name, f"{name} must be an integer >= {minimum}, got {value!r}")
-    if isinstance(value, np.ndarray) and value.ndim != 0:
-        raise _type_error(name, f"{name} must be a scalar integer, got an array of shape {value.shape}")
-    as_float = float(value)
-    if not math.isfinite(as_float) or as_float != int(as_float):
-        raise _type_error(name, f"{name} must be an integer >= {minimum}, got {value!r}")
-    if as_float < minimum:
-        raise _value_error(name, f"{name} must be an integer >= {minimum}, got {int(as_float)}")
-    return int(as_float)
+    return _size(name, value, minimum, f"{name} must be an integer >= {minimum}")
 
 
 def check_real(name: str, value) -> float:
@@ -252,6 +243,7 @@ def check_sizes(
 
 
 def _size(name: str, n, minimum: int | float, need: str, where: str = "") -> int:
+    """``n`` as an ``int >= minimum`` (a concrete scalar, integral floats accepted), else an error saying ``need``."""
     if isinstance(n, bool) or not isinstance(n, numbers.Real | np.ndarray | jax.Array):
         raise _type_error(name, f"{need}, got {n!r}{where}")
     if isinstance(n, jax.core.Tracer):
