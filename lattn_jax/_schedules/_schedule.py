@@ -171,7 +171,22 @@ def _scale(n: ArrayLike, train_length: float, scale: float | None) -> Array:
     return jnp.maximum(s, 1.0)
 
 
-class YaRN(AbstractSchedule):
+class _ContextScaling(AbstractSchedule):
+    """A context-extension factor of ``s``: the static ``scale`` when given, else
+    the dynamic ``n / train_length`` (at least 1), times ``base``."""
+
+    base: Float[ArrayLike, ""] = eqx.field(converter=_param, default=1.0)
+    train_length: float = eqx.field(static=True, default=4096.0)
+    scale: float | None = eqx.field(static=True, default=None)
+
+    def __check_init__(self):
+        _check_positive("base", self.base)
+        _check_positive("train_length", self.train_length)
+        if self.scale is not None:
+            _check_positive("scale", self.scale)
+
+
+class YaRN(_ContextScaling):
     """YaRN's attention temperature: ``beta = base * (0.1 ln s + 1)^2`` for
     ``s > 1`` (``base`` for ``s <= 1``).
 
@@ -188,22 +203,12 @@ class YaRN(AbstractSchedule):
         1.6314
     """
 
-    base: Float[ArrayLike, ""] = eqx.field(converter=_param, default=1.0)
-    train_length: float = eqx.field(static=True, default=4096.0)
-    scale: float | None = eqx.field(static=True, default=None)
-
-    def __check_init__(self):
-        _check_positive("base", self.base)
-        _check_positive("train_length", self.train_length)
-        if self.scale is not None:
-            _check_positive("scale", self.scale)
-
     def __call__(self, n: ArrayLike) -> Float[Array, "*n"]:
         s = _scale(n, self.train_length, self.scale)
         return self.base * (0.1 * jnp.log(s) + 1.0) ** 2
 
 
-class LongRoPE(AbstractSchedule):
+class LongRoPE(_ContextScaling):
     """LongRoPE / Phi-3 attention factor: ``beta = base * (1 + ln s / ln L)`` for
     ``s > 1`` (``base`` for ``s <= 1``).
 
@@ -220,17 +225,9 @@ class LongRoPE(AbstractSchedule):
         1.4167
     """
 
-    base: Float[ArrayLike, ""] = eqx.field(converter=_param, default=1.0)
-    train_length: float = eqx.field(static=True, default=4096.0)
-    scale: float | None = eqx.field(static=True, default=None)
-
     def __check_init__(self):
-        _check_positive("base", self.base)
-        _check_positive("train_length", self.train_length)
         if self.train_length <= 1:
             raise ArgumentValueError(f"train_length must be > 1, got {self.train_length}", argument="train_length")
-        if self.scale is not None:
-            _check_positive("scale", self.scale)
 
     def __call__(self, n: ArrayLike) -> Float[Array, "*n"]:
         s = _scale(n, self.train_length, self.scale)
