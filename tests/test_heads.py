@@ -278,7 +278,11 @@ def test_cli_text_too_short_names_the_flags(tmp_path, capsys):
     assert "too few for --keys 1000: it needs at least 1020 (--seq-len 512)" in err and "longer --text" in err
 
 
+# The two real-model tests share the forward pass's compiled program (--seq-len 128, one
+# sequence per batch): one xdist worker runs both (pyproject's --dist loadgroup), so the
+# second finds it compiled.
 @pytest.mark.slow
+@pytest.mark.xdist_group("real-model")
 def test_cli_tiny_run_on_the_real_model(tmp_path, capsys):
     from lattn_jax.cli import main
 
@@ -297,13 +301,16 @@ def test_cli_tiny_run_on_the_real_model(tmp_path, capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("real-model")
 def test_t_star_on_real_keys_matches_brute_force():
     """The real model's keys (all-MiniLM-L6-v2 on the stdlib corpus, [CLS]/[SEP]
     left out as in the analysis): t*(n) of two heads at two n against the
     independent float64 brute force on the same queries and keys, |z| < 4."""
     from lattn_jax.models import default_corpus, gather_pools, load_bert
 
-    pools = gather_pools(load_bert(), default_corpus(), num_keys=24 * 512, num_queries=64, key=jax.random.key(3))
+    pools = gather_pools(
+        load_bert(), default_corpus(), num_keys=80 * 128, num_queries=64, seq_len=128, key=jax.random.key(3)
+    )
     heads, ns = [(0, 2), (5, 0)], (100, 300, 1000)
     report = analyze_heads(pools, jax.random.key(4), ns=ns, num_contexts=1024, num_queries=64, heads=heads)
     text = ~np.asarray(pools.special_keys)
