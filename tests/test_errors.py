@@ -331,7 +331,7 @@ def test_theory_exact_finite_n(n, beta, level):
     _allowed(_raises(lambda: theory.exact_critical_beta(3, n), "n must"))
     _allowed(_raises(lambda: theory.exact_critical_beta(3, 100, level), "level must"))
     _allowed(_raises(lambda: theory.exact_critical_beta(3, 10, 0.05), "level must exceed"))
-    _allowed(_raises(lambda: theory.finite_size_factors(3, [100, n]), "ns[i] must"))
+    _allowed(_raises(lambda: theory.finite_size_factors(3, [100, n]), "ns must", "ns[i] must"))
     _allowed(_raises(lambda: theory.finite_size_factors(3, 100), "ns must"))
     _allowed(_raises(lambda: theory.finite_size_factors(3, [100], level), "level must"))
 
