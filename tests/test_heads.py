@@ -279,10 +279,8 @@ def test_cli_text_too_short_names_the_flags(tmp_path, capsys):
 
 
 # The two real-model tests share the forward pass's compiled program (--seq-len 128, one
-# sequence per batch): one xdist worker runs both (pyproject's --dist loadgroup), so the
-# second finds it compiled.
+# sequence per batch) through the session's compilation cache.
 @pytest.mark.slow
-@pytest.mark.xdist_group("real-model")
 def test_cli_tiny_run_on_the_real_model(tmp_path, capsys):
     from lattn_jax.cli import main
 
@@ -301,7 +299,6 @@ def test_cli_tiny_run_on_the_real_model(tmp_path, capsys):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("real-model")
 def test_t_star_on_real_keys_matches_brute_force():
     """The real model's keys (all-MiniLM-L6-v2 on the stdlib corpus, [CLS]/[SEP]
     left out as in the analysis): t*(n) of two heads at two n against the
