@@ -115,8 +115,8 @@ def test_order_statistics_agree_with_streaming_at_1e7(key):
     plus the reported truncation error (which is zero at the critical scale).
     beta* is stored: find_critical_beta(law, n, split(key, 3)[0], num_contexts=512,
     method="order-statistics").beta (converged, stderr 1.1e5), as this test computed
-    it before; the search is not what is tested here (tests/test_critical.py), and
-    compiling it cost a third of the test's time."""
+    it before; the search is not what is tested here (tests/test_critical.py does),
+    so it is not compiled and run again."""
     law = UniformSphere(3)
     n = 10**7
     _, k2, k3 = jax.random.split(key, 3)
