@@ -120,6 +120,24 @@ def test_abstract_law_cannot_be_instantiated():
         lj.AbstractLaw()
 
 
+def test_gap_law_needs_every_gap_method():
+    class OnlyKeys(lj.AbstractGapLaw):  # dim, query and sample, but no gap law
+        @property
+        def dim(self):
+            return 3
+
+        def query(self, dtype=None):
+            return LAW.query(dtype)
+
+        def sample(self, key, n, dtype=None):
+            return LAW.sample(key, n, dtype)
+
+    with pytest.raises(TypeError, match="abstract"):
+        lj.AbstractGapLaw()
+    with pytest.raises(TypeError, match="abstract.*gap_log_cdf_pair"):
+        OnlyKeys()
+
+
 @SETTINGS
 @given(st.one_of(not_a_number, non_finite_array((3,)), st.just(np.ones((2, 3))), st.just(np.ones(4))))
 def test_gaps_and_attention_reject_bad_queries(q):
@@ -446,10 +464,14 @@ def test_schedule_train_lengths_and_abstract():
 
 
 @SETTINGS
-@given(st.text(max_size=8).filter(lambda s: s.strip().partition(":")[0].lower() not in lj._schedules.SCHEDULE_NAMES))
+@given(
+    st.text(max_size=8).filter(
+        lambda s: s.strip().partition(":")[0].lower() not in lj._schedules._schedule.SCHEDULE_NAMES
+    )
+)
 def test_schedule_from_name_unknown(name):
     message = _raises(lambda: lj.schedule_from_name(name), "unknown schedule")
-    assert all(known in message for known in lj._schedules.SCHEDULE_NAMES), message
+    assert all(known in message for known in lj._schedules._schedule.SCHEDULE_NAMES), message
 
 
 @pytest.mark.parametrize(
@@ -635,6 +657,7 @@ def test_simplex_self_weight(n, beta, rho):
 AUDITED = {
     "lattn_jax.UniformSphere",
     "lattn_jax.AbstractLaw",
+    "lattn_jax.AbstractGapLaw",
     "lattn_jax.gaps",
     "lattn_jax.attention_logits",
     "lattn_jax.attention_weights",
