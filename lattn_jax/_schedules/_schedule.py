@@ -225,7 +225,8 @@ class LongRoPE(_ContextScaling):
         1.4167
     """
 
-    def __check_init__(self):
+    def __check_init__(self):  # runs before _ContextScaling's: the positivity check first, then > 1
+        _check_positive("train_length", self.train_length)
         if self.train_length <= 1:
             raise ArgumentValueError(f"train_length must be > 1, got {self.train_length}", argument="train_length")
 
