@@ -103,14 +103,17 @@ def test_bad_input_exits_2_with_one_line(args, message, capsys):
     assert "Traceback" not in err
 
 
-def test_help_and_version():
-    result = _run("--version")
-    assert result.returncode == 0 and result.stdout.startswith("lattn-jax ")
-    result = _run("critical", "--help")
-    assert result.returncode == 0
+def test_help_and_version(capsys):
+    with pytest.raises(SystemExit) as done:  # argparse ends --version and --help with sys.exit(0)
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.startswith("lattn-jax ")
+    with pytest.raises(SystemExit) as done:
+        main(["critical", "--help"])
+    out = capsys.readouterr().out
+    assert done.value.code == 0
     for flag in ["--dim", "--n", "--level", "--contexts", "--seed", "--x64", "--json", "--plot"]:
-        assert flag in result.stdout
-    result = _run("critical", "--dim", "1")  # the exit status through sys.exit, one line
+        assert flag in out
+    result = _run("critical", "--dim", "1")  # the real entry point: the exit status through sys.exit, one line
     assert result.returncode == 2 and result.stderr.strip() == "lattn: error: --dim must be >= 2, got 1"
 
 
