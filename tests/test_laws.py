@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import scipy.stats as st
 
-from lattn_jax import PowerDensity, Subsphere, UniformSphere, _laws
+from lattn_jax import PowerDensity, Subsphere, UniformSphere
+from lattn_jax._laws import _sphere as _laws
 
 
 def test_sample_shape_norm_and_query(key):
