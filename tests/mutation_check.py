@@ -51,8 +51,8 @@ MUTATIONS = {
     ),
     "critical-exponent": (
         "lattn_jax/theory/_exponents.py",
-        "return 2.0 / (d - 1)",
-        "return 2.0 / d",
+        "return as_float_array(2.0 / float(law.local_exponent))",
+        "return as_float_array(2.0 / (float(law.local_exponent) + 1.0))",  # 2/d for uniform keys, not 2/(d-1)
         ["tests/test_fit.py", "tests/test_cli.py"],
     ),
 }
