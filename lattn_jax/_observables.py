@@ -375,17 +375,19 @@ class TopKMass(AbstractSummaryObservable):
 
 
 entropy = Entropy()
-"""Shannon entropy of the attention weights (nats), an [`Entropy`][lattn_jax._observables.Entropy] instance:
-``lj.entropy(q, keys, beta)``."""
+"""Shannon entropy of the attention weights (nats), an ``Entropy`` instance (an
+[`AbstractSummaryObservable`][lattn_jax.AbstractSummaryObservable]): ``lj.entropy(q, keys, beta)``."""
 max_weight = MaxWeight()
-"""The largest attention weight, a [`MaxWeight`][lattn_jax._observables.MaxWeight] instance:
-``lj.max_weight(q, keys, beta)``."""
+"""The largest attention weight, a ``MaxWeight`` instance (an
+[`AbstractSummaryObservable`][lattn_jax.AbstractSummaryObservable]): ``lj.max_weight(q, keys, beta)``."""
 top_k_mass = TopKMass(2)
 """The weight of the two heaviest keys, ``TopKMass(2)``; ``lj.TopKMass(k)`` for another ``k``."""
 effective_size = EffectiveSize()
-"""``exp(H)``, an [`EffectiveSize`][lattn_jax._observables.EffectiveSize] instance."""
+"""``exp(H)``, an ``EffectiveSize`` instance (an
+[`AbstractSummaryObservable`][lattn_jax.AbstractSummaryObservable])."""
 participation_ratio = ParticipationRatio()
-"""``1 / sum_i w_i^2``, a [`ParticipationRatio`][lattn_jax._observables.ParticipationRatio] instance."""
+"""``1 / sum_i w_i^2``, a ``ParticipationRatio`` instance (an
+[`AbstractSummaryObservable`][lattn_jax.AbstractSummaryObservable])."""
 
 
 def _stacked(observables: tuple[AbstractObservable, ...], atoms: Atoms, beta: ArrayLike) -> Array:
