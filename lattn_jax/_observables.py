@@ -101,7 +101,9 @@ class Summary(eqx.Module):
     """What a summary observable needs of one context's logits ``z_i = -beta g_i``:
     a reference ``m >= max z`` (the maximum for single keys) and, relative to it,
 
-        s0 = sum_i e^{z_i - m},   s1 = sum_i e^{z_i - m} (z_i - m),   s2 = sum_i e^{2 (z_i - m)},
+        s0 = sum_i e^{z_i - m},
+        s1 = sum_i e^{z_i - m} (z_i - m),
+        s2 = sum_i e^{2 (z_i - m)},
 
     plus the ``k`` largest logits (``k`` may be 0). Then max weight ``= 1 / s0``,
     ``H = log s0 - s1 / s0``, participation ratio ``= s0^2 / s2`` and top-k mass
