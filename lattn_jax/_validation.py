@@ -84,7 +84,10 @@ def concrete(x):
 
 
 def check_int(name: str, value, *, minimum: int) -> int:
-    """``value`` as an ``int >= minimum``; integral floats like ``1e5`` are accepted."""
+    """``value`` as an ``int >= minimum``; integral floats like ``1e5`` are accepted
+    (Python and NumPy scalars: a JAX array is refused, as before ``_size`` served here)."""
+    if isinstance(value, jax.Array):
+        raise _type_error(name, f"{name} must be an integer >= {minimum}, got {value!r}")
     return _size(name, value, minimum, f"{name} must be an integer >= {minimum}")
 
 
