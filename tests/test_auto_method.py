@@ -53,7 +53,7 @@ def test_order_statistics_sampler_law_at_head_dimensions(key, d):
     quantile of U_(j) and p = (d - 1) / 2; |z| < 4 over 4096 contexts."""
     n, p = 10**6, (d - 1) / 2
     sampler = make_sampler(UniformSphere(d), n, "order-statistics")
-    rows = np.asarray(jax.vmap(sampler.sample)(jax.random.split(key, 4096)), np.float64)
+    rows = np.asarray(jax.jit(jax.vmap(sampler.sample))(jax.random.split(key, 4096)), np.float64)
     for j in [1, 10, 2048]:
         expected, _ = integrate.quad(
             lambda t, j=j: 2 * special.betaincinv(p, p, stats.beta.ppf(t, j, n - j + 1)), 0, 1, limit=200

@@ -1,3 +1,5 @@
+import functools
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -80,14 +82,19 @@ def test_far_keys_by_conditional_mean_is_accurate(key, d, x64):
     at 0.3 beta*."""
     law = UniformSphere(d)
     n = 20_000
-    dense_gaps = jax.vmap(lambda k: law.sample_gaps(k, n))(jax.random.split(key, 64))
+    dense_gaps = jax.jit(jax.vmap(lambda k: law.sample_gaps(k, n)))(jax.random.split(key, 64))
     sampler = make_sampler(law, n, "order-statistics")
     heads = jnp.sort(dense_gaps, axis=1)[:, : sampler.head]
+
+    @functools.partial(jax.jit, static_argnums=0)  # one compilation per kernel, beta traced
+    def exact_and_approx(kernel, gaps, heads, beta):
+        exact = jax.vmap(lambda g: kernel.on_atoms(Atoms(g), beta))(gaps)
+        return exact, jax.vmap(lambda h: kernel.on_atoms(sampler.atoms(h, beta), beta))(heads)
+
     for scale in [0.3, 1.0, 3.0]:
         beta = scale * CRITICAL_SCALE[d] * n ** (2 / (d - 1))
         for kernel in [max_weight, entropy]:
-            exact = jax.vmap(lambda g, b=beta, f=kernel: f.on_atoms(Atoms(g), b))(dense_gaps)
-            approx = jax.vmap(lambda h, b=beta, f=kernel: f.on_atoms(sampler.atoms(h, b), b))(heads)
+            exact, approx = exact_and_approx(kernel, dense_gaps, heads, jnp.asarray(beta, dense_gaps.dtype))
             bias = abs(float(jnp.mean(approx - exact)))
             bound = 1e-9 if scale >= 1 else 0.1 * float(jnp.std(exact)) / np.sqrt(8192)
             assert bias < bound, (scale, type(kernel).__name__, bias, bound)
@@ -99,7 +106,7 @@ def test_order_statistics_smallest_gap_law(key, x64):
     law = UniformSphere(3)
     n = 10**6
     sampler = make_sampler(law, n, "order-statistics", head=64)
-    rows = jax.vmap(sampler.sample)(jax.random.split(key, 20_000))
+    rows = jax.jit(jax.vmap(sampler.sample))(jax.random.split(key, 20_000))
     g1 = np.asarray(rows[:, 0])
     expected = 2.0 / (n + 1)  # int_0^2 (1 - g/2)^n dg
     assert_z(g1.mean(), expected, g1.std(ddof=1) / np.sqrt(g1.size))

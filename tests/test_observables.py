@@ -212,11 +212,21 @@ def test_generic_truncation_equals_the_closed_form(key, x64):
     from lattn_jax._sampling._contexts import make_sampler
 
     sampler = make_sampler(UniformSphere(4), 10**6, "order-statistics", head=64)
-    row = sampler.sample(key)
+    observables = [entropy, max_weight, participation_ratio, _SecondMoment()]
+
+    @jax.jit  # as the estimators run it: one compilation for both betas, not hundreds of eager ops
+    def both(row, beta):
+        atoms = sampler.atoms(row, beta)
+        return [
+            (
+                o.count_curvature(atoms, beta, sampler.head),
+                lj.AbstractObservable.count_curvature(o, atoms, beta, sampler.head),
+            )
+            for o in observables
+        ]
+
+    row = jax.jit(lambda k: sampler.sample(k))(key)
     for beta in [100.0, 3000.0]:
-        atoms = sampler.atoms(row, jnp.asarray(beta))
-        for observable in [entropy, max_weight, participation_ratio, _SecondMoment()]:
-            closed = observable.count_curvature(atoms, beta, sampler.head)
-            generic = lj.AbstractObservable.count_curvature(observable, atoms, beta, sampler.head)
+        for closed, generic in both(row, jnp.asarray(beta)):
             assert abs(float(generic)) > 1e-12
             np.testing.assert_allclose(closed, generic, rtol=1e-8)

@@ -133,7 +133,7 @@ def test_truncation_error_of_max_weight_has_closed_form(key, x64):
     Var(T) = sum_j c_j e^{-2 beta (g_j - g_1)} over the tail atoms."""
     law = UniformSphere(8)
     sampler = make_sampler(law, 20_000, "order-statistics", head=256)
-    rows = jax.vmap(sampler.sample)(jax.random.split(key, 8))
+    rows = jax.jit(jax.vmap(sampler.sample))(jax.random.split(key, 8))
     kernel = max_weight
 
     @jax.jit
@@ -178,7 +178,7 @@ def test_truncation_error_equals_the_second_derivatives_of_every_kernel(key, x64
     sub-critical (beta* ~ 1e4 here) to 0.3 beta*."""
     law = UniformSphere(4)
     sampler = make_sampler(law, 10**6, "order-statistics", head=64)
-    rows = jax.vmap(sampler.sample)(jax.random.split(key, 3))
+    rows = jax.jit(jax.vmap(sampler.sample))(jax.random.split(key, 3))
     kernel = stack(tuple(OBSERVABLES))
     summary_route = jax.jit(jax.vmap(lambda r, b: sampler.truncation_error(r, kernel, b), (0, None)))
     definition = jax.jit(jax.vmap(lambda r, b: _truncation_by_second_derivatives(sampler, r, kernel, b), (0, None)))
