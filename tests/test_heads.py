@@ -73,8 +73,10 @@ def _brute_force_t_star(queries, keys, n, rng, contexts=2000, level=0.5):
     standard error by the delta method (slope by a central difference)."""
     qi = rng.integers(0, queries.shape[0], contexts)
     ki = rng.integers(0, keys.shape[0], (contexts, n))
-    q = queries[qi].astype(np.float64)
-    s = np.einsum("cnd,cd->cn", keys[ki].astype(np.float64), q) / math.sqrt(keys.shape[1])
+    # Every query-key score once (float64), then each context's scores by index:
+    # no (contexts, n, head_dim) gather of the keys.
+    scores = queries.astype(np.float64) @ keys.astype(np.float64).T / math.sqrt(keys.shape[1])
+    s = scores[qi[:, None], ki]
     s -= s.max(axis=1, keepdims=True)
 
     def max_w(t):
