@@ -149,12 +149,14 @@ def _hankel(order: float) -> tuple[float, list[float], list[float]]:
     return x_min, scaled(s), scaled(diff)
 
 
+@functools.partial(jax.jit, static_argnums=0)
 def bessel_ratio_parts(order: float, x: Float[Array, "*batch"]) -> tuple[Array, Array, Array, Array]:
     """``(R, 1 - R, log F, log F - x)`` with ``R = I_{order+1}(x) / I_order(x)`` and
     ``F = Gamma(order + 1) (2/x)^order I_order(x) = 0F1(; order + 1; x^2/4)``
     (``F = 1`` at ``x = 0``; ``log F`` keeps full relative precision as ``x -> 0``).
 
-    ``order >= 0`` is a static float, ``x >= 0``; ``(0, 1, 0, 0)`` at ``x = 0``.
+    ``order >= 0`` is a static float (one compilation per order, shape and
+    dtype of ``x``), ``x >= 0``; ``(0, 1, 0, 0)`` at ``x = 0``.
     ``log F`` keeps its relative precision at small ``x``, ``log F - x`` at large ``x``.
 
     Examples:
