@@ -13,6 +13,8 @@ keep their small gaps. These laws have no closed-form gap law: estimators use
 the dense method.
 """
 
+import functools
+
 import jax
 import jax.numpy as jnp
 from jax.scipy.special import logsumexp, ndtri
@@ -159,12 +161,18 @@ class VonMisesFisherMixture(AbstractLaw):
         return logsumexp(terms - log_norm, axis=-1)
 
     def sample(self, key: PRNGKeyArray, n: int, dtype=None) -> Float[Array, "n d"]:
-        dtype = dtype or default_float()
-        k_comp, k_keys = jax.random.split(key)
-        comp = jax.random.categorical(k_comp, jnp.log(self.weights), shape=(n,))
-        means = self.means.astype(dtype)[comp]
-        kappas = self.kappas.astype(dtype)[comp]
-        return _sample_vmf(k_keys, means, kappas, dtype)
+        return _sample_mixture(self, key, n, dtype or default_float())
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3))
+def _sample_mixture(law: VonMisesFisherMixture, key: PRNGKeyArray, n: int, dtype) -> Float[Array, "n d"]:
+    """``n`` keys of ``law``, one compilation per number of components, ``d``,
+    ``n`` and dtype (op by op, the rejection loop compiled again on every call)."""
+    k_comp, k_keys = jax.random.split(key)
+    comp = jax.random.categorical(k_comp, jnp.log(law.weights), shape=(n,))
+    means = law.means.astype(dtype)[comp]
+    kappas = law.kappas.astype(dtype)[comp]
+    return _sample_vmf(k_keys, means, kappas, dtype)
 
 
 class VonMisesFisher(VonMisesFisherMixture):
