@@ -26,6 +26,7 @@ observable ``f(x) = <mu, x>`` (``Delta_S f = -(d - 1) f``) both give
 the tokens grows by the factor ``e^{(d-1)/beta}`` per step, up to ``O(beta^-2)``.
 """
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
@@ -35,13 +36,30 @@ from .._validation import ArgumentTypeError, ArgumentValueError, check_beta, che
 from ._mean_field import mean_resultant_length
 
 
-def _spherical_score(law: AbstractLaw, q: Array) -> Array:
+def _arguments(law: AbstractLaw, beta: ArrayLike, q: ArrayLike | None) -> tuple[Array, Array]:
+    """``(q, beta)`` checked, as arrays of ``q``'s dtype (``q = law.query()`` when omitted);
+    ``law`` must have a ``log_density``, else ``ArgumentTypeError`` naming ``law``."""
+    check_law("law", law)
+    check_beta("beta", beta)
     if not callable(getattr(law, "log_density", None)):
         raise ArgumentTypeError(
             f"law must have a log_density(x) method (e.g. VonMisesFisher), got {type(law).__name__}", argument="law"
         )
+    q = law.query() if q is None else jnp.asarray(q)
+    return q, jnp.asarray(beta, q.dtype)
+
+
+@eqx.filter_jit
+def _heat_displacement(law: AbstractLaw, beta: Array, q: Array) -> Array:
     grad = jax.grad(law.log_density)(q)
-    return grad - jnp.dot(grad, q) * q
+    score = grad - jnp.dot(grad, q) * q  # the spherical gradient
+    beta = beta[..., None]
+    return mean_resultant_length(law.dim, beta) / beta * score
+
+
+@eqx.filter_jit
+def _heat_output(law: AbstractLaw, beta: Array, q: Array) -> Array:
+    return mean_resultant_length(law.dim, beta)[..., None] * q + _heat_displacement(law, beta, q)
 
 
 def heat_displacement(
@@ -67,11 +85,8 @@ def heat_displacement(
         >>> [round(float(x), 4) for x in heat_displacement(law, 20.0)]  # A_3(20) / 20 * 2 e_2
         [0.0, 0.095, 0.0]
     """
-    check_law("law", law)
-    check_beta("beta", beta)
-    q = law.query() if q is None else jnp.asarray(q)
-    beta = jnp.asarray(beta, q.dtype)[..., None]
-    return mean_resultant_length(law.dim, beta) / beta * _spherical_score(law, q)
+    q, beta = _arguments(law, beta, q)
+    return _heat_displacement(law, beta, q)
 
 
 def heat_output(
@@ -88,11 +103,8 @@ def heat_output(
         >>> [round(float(x), 4) for x in heat_output(law, 20.0)]
         [0.95, 0.095, 0.0]
     """
-    check_law("law", law)
-    check_beta("beta", beta)
-    q = law.query() if q is None else jnp.asarray(q)
-    beta = jnp.asarray(beta, q.dtype)
-    return mean_resultant_length(law.dim, beta)[..., None] * q + heat_displacement(law, beta, q)
+    q, beta = _arguments(law, beta, q)
+    return _heat_output(law, beta, q)
 
 
 def heat_flow_mean_resultant(

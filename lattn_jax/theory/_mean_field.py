@@ -18,6 +18,8 @@ Two identities used throughout, from the Bessel recurrence: under the tilted
 law ``e^{x s} / M_d(x)``, ``E[s] = A_d(x)`` and ``E[1 - s^2] = (d-1) A_d(x) / x``.
 """
 
+import functools
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -36,8 +38,15 @@ def _as_beta(beta: ArrayLike) -> Array:
     return beta.astype(jnp.result_type(beta.dtype, float))
 
 
+def _as_n(n: int, beta: Array) -> Array:
+    """The context size ``n`` as an array of ``beta``'s dtype: a new ``n`` reuses the compiled cores."""
+    return jnp.asarray(float(n), beta.dtype)
+
+
+@functools.partial(jax.jit, static_argnums=0)
 def _parts(d: int, beta: Array) -> tuple[Array, Array, Array, Array]:
-    """``(A, 1 - A, log M - beta, log M)`` at ``beta`` for uniform keys on ``S^{d-1}``."""
+    """``(A, 1 - A, log M - beta, log M)`` at ``beta`` for uniform keys on ``S^{d-1}``
+    (compiled once per ``d``, shape and dtype)."""
     a, one_minus_a, log_m, log_m_scaled = bessel_ratio_parts(d / 2.0 - 1.0, beta)
     return a, one_minus_a, log_m_scaled, log_m
 
@@ -110,6 +119,17 @@ def _tilted(d: int, beta: Array) -> _Tilted:
     return _Tilted(a, c, rho, _a_over_x(d, a2, x2), c - c2, -dc2)
 
 
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _entropy(d: int, corrected: bool, n: Array, beta: Array) -> Array:
+    _, one_minus_a, log_m_scaled, _ = _parts(d, beta)
+    # log M - beta A = (log M - beta) + beta (1 - A): no large cancellation at large beta.
+    h = jnp.log(n) + log_m_scaled + beta * one_minus_a
+    if corrected:
+        t = _tilted(d, beta)
+        h = h - (t.rho - 1.0) / (2.0 * n) + beta * t.rho * t.diff / n
+    return h
+
+
 def mean_field_entropy(
     d_or_law: "int | UniformSphere", n: int, beta: Float[ArrayLike, "*batch"], *, corrected: bool = True
 ) -> Float[Array, "*batch"]:
@@ -138,13 +158,13 @@ def mean_field_entropy(
     d = uniform_dim(d_or_law, "mean_field_entropy")
     n = check_sizes("n", n, minimum=1, integer=True)
     beta = _as_beta(beta)
-    _, one_minus_a, log_m_scaled, _ = _parts(d, beta)
-    # log M - beta A = (log M - beta) + beta (1 - A): no large cancellation at large beta.
-    h = jnp.log(float(n)) + log_m_scaled + beta * one_minus_a
-    if corrected:
-        t = _tilted(d, beta)
-        h = h - (t.rho - 1.0) / (2.0 * n) + beta * t.rho * t.diff / n
-    return h
+    return _entropy(d, bool(corrected), _as_n(n, beta), beta)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _output_mean(d: int, n: Array, beta: Array) -> Array:
+    t = _tilted(d, beta)
+    return t.a - t.rho * t.diff / n
 
 
 def output_mean(d_or_law: "int | UniformSphere", n: int, beta: Float[ArrayLike, "*batch"]) -> Float[Array, "*batch"]:
@@ -161,8 +181,8 @@ def output_mean(d_or_law: "int | UniformSphere", n: int, beta: Float[ArrayLike, 
     """
     d = uniform_dim(d_or_law, "output_mean")
     n = check_sizes("n", n, minimum=1, integer=True)
-    t = _tilted(d, _as_beta(beta))
-    return t.a - t.rho * t.diff / n
+    beta = _as_beta(beta)
+    return _output_mean(d, _as_n(n, beta), beta)
 
 
 class OutputCovariance(eqx.Module):
@@ -189,6 +209,14 @@ class OutputCovariance(eqx.Module):
         (scalar ``beta`` only)."""
         qq = jnp.outer(q, q)
         return self.parallel * qq + self.perpendicular * (jnp.eye(q.shape[0], dtype=q.dtype) - qq)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _output_covariance(d: int, n: Array, beta: Array) -> OutputCovariance:
+    t = _tilted(d, beta)
+    parallel = t.rho * (t.diff**2 + t.var2) / n
+    perpendicular = t.rho * t.a2_over / n
+    return OutputCovariance(parallel, perpendicular, n / t.rho)
 
 
 def output_covariance(d_or_law: "int | UniformSphere", n: int, beta: Float[ArrayLike, "*batch"]) -> OutputCovariance:
@@ -221,7 +249,5 @@ def output_covariance(d_or_law: "int | UniformSphere", n: int, beta: Float[Array
     """
     d = uniform_dim(d_or_law, "output_covariance")
     n = check_sizes("n", n, minimum=1, integer=True)
-    t = _tilted(d, _as_beta(beta))
-    parallel = t.rho * (t.diff**2 + t.var2) / n
-    perpendicular = t.rho * t.a2_over / n
-    return OutputCovariance(parallel, perpendicular, n / t.rho)
+    beta = _as_beta(beta)
+    return _output_covariance(d, _as_n(n, beta), beta)
