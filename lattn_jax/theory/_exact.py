@@ -22,6 +22,7 @@ approximate.
 import functools
 import math
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
@@ -70,6 +71,15 @@ def _mean_max_weight(law: AbstractLaw, n: Array, log_beta: Array) -> Array:
     return u_max * jnp.sum(w * middle)
 
 
+@eqx.filter_jit
+def _exact_curve(law: AbstractLaw, n: Array, beta: Array) -> Array:
+    """``E[max weight]`` at each ``beta`` (``1/n`` at ``beta = 0``), one compilation per law, shape and dtype."""
+    positive = beta > 0
+    log_beta = jnp.log(jnp.where(positive, beta, 1.0))
+    value = jnp.vectorize(functools.partial(_mean_max_weight, law, n))(log_beta)
+    return jnp.where(positive, value, 1.0 / n)
+
+
 def exact_mean_max_weight(d_or_law: "int | AbstractLaw", n: int, beta: ArrayLike) -> Float[Array, "*beta"]:
     """``E[max weight]`` for ``n`` keys at inverse temperature ``beta``, exactly
     (to quadrature accuracy: about 1e-13 near ``beta*``, up to 2e-7 deep in the
@@ -85,10 +95,7 @@ def exact_mean_max_weight(d_or_law: "int | AbstractLaw", n: int, beta: ArrayLike
     n = check_sizes("n", n, minimum=1, integer=True)
     check_beta("beta", beta)
     beta = jnp.asarray(beta, default_float())
-    positive = beta > 0
-    log_beta = jnp.log(jnp.where(positive, beta, 1.0))
-    value = jnp.vectorize(functools.partial(_mean_max_weight, law, jnp.asarray(float(n), beta.dtype)))(log_beta)
-    return jnp.where(positive, value, 1.0 / n)
+    return _exact_curve(law, jnp.asarray(float(n), beta.dtype), beta)
 
 
 def _excess(log_beta: Array, law: AbstractLaw, n: Array, level: Array) -> Array:

@@ -63,6 +63,25 @@ def gap_expansion(d_or_law: "int | AbstractLaw") -> tuple[Float[Array, ""], Floa
     return tuple(as_float_array(v) for v in gap_law(d_or_law).small_gap_expansion())
 
 
+def _process(d_or_law: "int | AbstractLaw", gamma: ArrayLike) -> tuple[Array, Array, Array]:
+    """``(a, log c, gamma)``, checked, as arrays of the default float dtype: the
+    limit process's mean measure is ``lam x^a`` with ``log lam = log c - a log gamma``."""
+    check_gamma(gamma)
+    a, c, _ = gap_law(d_or_law).small_gap_expansion()
+    return as_float_array(a), as_float_array(math.log(c)), as_float_array(gamma)
+
+
+def _log_intensity(a: Array, log_c: Array, gamma: Array) -> Array:
+    """``log lam = log c - a log gamma``: in logs because ``lam`` underflows
+    float32 at head dimensions (``~ a^{-a}``)."""
+    return log_c - a * jnp.log(gamma)
+
+
+@jax.jit
+def _intensity(a: Array, log_c: Array, gamma: Array) -> Array:
+    return jnp.exp(_log_intensity(a, log_c, gamma))
+
+
 def limit_intensity(d_or_law: "int | AbstractLaw", gamma: ArrayLike) -> Array:
     """``lam = c gamma^{-a}``: the limit process has mean measure ``lam x^a``.
 
@@ -70,24 +89,17 @@ def limit_intensity(d_or_law: "int | AbstractLaw", gamma: ArrayLike) -> Array:
         >>> round(float(limit_intensity(3, 2.0)), 3)
         0.25
     """
-    return jnp.exp(_log_intensity(d_or_law, gamma)[1])
+    return _intensity(*_process(d_or_law, gamma))
 
 
-def _log_intensity(d_or_law: "int | AbstractLaw", gamma: ArrayLike) -> tuple[float, Array]:
-    """``(a, log lam)`` with ``log lam = log c - a log gamma``, checked; in logs
-    because ``lam`` underflows float32 at head dimensions (``~ a^{-a}``)."""
-    check_gamma(gamma)
-    a, c, _ = gap_law(d_or_law).small_gap_expansion()
-    return a, math.log(c) - a * jnp.log(as_float_array(gamma))
-
-
-def _mean_max_weight(a: ArrayLike, log_lam: Array, eps: ArrayLike) -> Array:
+def _mean_max_weight(a: ArrayLike, log_lam: Array, eps: ArrayLike, num_nodes: int, num_inner: int) -> Array:
     """``m`` for the mean measure ``Lambda(x) = lam x^a (1 + eps x)`` (``eps``
     carries the first finite-size correction). The nearest point is integrated
     over ``u = lam x^a`` (its law is ``e^{-u} du`` at ``eps = 0``, whatever
-    ``a``), the competitors by ``competitors``."""
+    ``a``) on ``num_nodes`` nodes, the competitors by ``competitors`` on
+    ``num_inner`` nodes per rule."""
     dtype = log_lam.dtype
-    t, _, w = nodes(_NODES, dtype)
+    t, _, w = nodes(num_nodes, dtype)
     u = _U_MAX * t
     x = jnp.exp((jnp.log(u) - log_lam) / a)
     s = _S_MAX * t
@@ -97,12 +109,20 @@ def _mean_max_weight(a: ArrayLike, log_lam: Array, eps: ArrayLike) -> Array:
             y = x1 + v
             return log_lam + (a - 1.0) * jnp.log(y) + jnp.log(a + eps * (a + 1.0) * y)
 
-        return competitors(log_rho, s1, x1, a, jnp.asarray(jnp.inf, dtype), _INNER_NODES)
+        return competitors(log_rho, s1, x1, a, jnp.asarray(jnp.inf, dtype), num_inner)
 
     exponent = jax.vmap(lambda x1: jax.vmap(lambda s1: inner(x1, s1))(s))(x)  # (u, s)
     middle = _S_MAX * jnp.sum(w * jnp.exp(-s - exponent), axis=1)
     jacobian = 1.0 + eps * x * (a + 1.0) / a  # Lambda'(x) dx / du
     return _U_MAX * jnp.sum(w * jacobian * jnp.exp(-u * (1.0 + eps * x)) * middle)
+
+
+@functools.partial(jax.jit, static_argnums=(3, 4))
+def _limit_curve(a: Array, log_c: Array, gamma: Array, num_nodes: int, num_inner: int) -> Array:
+    def curve(log_lam):
+        return _mean_max_weight(a, log_lam, jnp.zeros_like(log_lam), num_nodes, num_inner)
+
+    return jnp.vectorize(curve)(_log_intensity(a, log_c, gamma))
 
 
 def limit_mean_max_weight(d_or_law: "int | AbstractLaw", gamma: ArrayLike) -> Float[Array, "*gamma"]:
@@ -115,14 +135,14 @@ def limit_mean_max_weight(d_or_law: "int | AbstractLaw", gamma: ArrayLike) -> Fl
         >>> round(float(limit_mean_max_weight(3, 0.4)), 4)
         0.5007
     """
-    a, log_lam = _log_intensity(d_or_law, gamma)
-    return jnp.vectorize(_mean_max_weight)(jnp.asarray(a, log_lam.dtype), log_lam, jnp.zeros((), log_lam.dtype))
+    # The node counts are read here, at call time, so that a change of them takes effect.
+    return _limit_curve(*_process(d_or_law, gamma), _NODES, _INNER_NODES)
 
 
 def _excess(z: Array, a: Array, level: Array) -> Array:
     """``m - level`` at ``log lam = -a z`` (``e^z`` is the scale of the nearest
     gaps, so ``m`` increases in ``z`` and its root sits near ``log a``)."""
-    return _mean_max_weight(a, -a * z, jnp.zeros_like(z)) - level
+    return _mean_max_weight(a, -a * z, jnp.zeros_like(z), _NODES, _INNER_NODES) - level
 
 
 @functools.lru_cache(maxsize=256)
@@ -133,11 +153,14 @@ def _log_lam_at(a: float, level: float, dtype: str) -> float:
     return -a * z
 
 
+_gradient = jax.jit(jax.grad(_mean_max_weight, argnums=(1, 2)), static_argnums=(3, 4))
+
+
 @functools.lru_cache(maxsize=256)
 def _sensitivities(a: float, log_lam: float, dtype: str) -> tuple[float, float]:
     """``(dm/dlog lam, dm/deps)`` at ``eps = 0``."""
-    grad = jax.jit(jax.grad(_mean_max_weight, argnums=(1, 2)))
-    dm_dloglam, dm_deps = grad(jnp.asarray(a, dtype), jnp.asarray(log_lam, dtype), jnp.zeros((), dtype))
+    args = jnp.asarray(a, dtype), jnp.asarray(log_lam, dtype), jnp.zeros((), dtype)
+    dm_dloglam, dm_deps = _gradient(*args, _NODES, _INNER_NODES)
     return float(dm_dloglam), float(dm_deps)
 
 
@@ -215,24 +238,40 @@ def critical_beta(
     return as_float_array(beta)
 
 
-def _limit_atoms(key: PRNGKeyArray, a: float, log_lam: Array, num_points: int, dtype) -> Atoms:
+def _limit_atoms(key: PRNGKeyArray, a: Array, log_lam: Array, num_points: int) -> Atoms:
     """One realisation of the limit process as atoms at ``beta = 1``: the first
     ``num_points`` points exactly, the rest by their conditional mean. In logs:
     at head dimensions ``lam`` underflows float32 (``log lam ~ -a log a``)."""
+    dtype = log_lam.dtype
     arrivals = jnp.cumsum(jax.random.exponential(key, (num_points,), dtype))
     x = jnp.exp((jnp.log(arrivals) - log_lam) / a)
-    tail, log_counts = tail_atoms(x[-1], 1.0, jnp.inf, lambda v: log_lam + math.log(a) + (a - 1.0) * jnp.log(v), dtype)
+    tail, log_counts = tail_atoms(x[-1], 1.0, jnp.inf, lambda v: log_lam + jnp.log(a) + (a - 1.0) * jnp.log(v), dtype)
     return Atoms(jnp.concatenate([x, tail]), jnp.concatenate([jnp.zeros((num_points,), dtype), log_counts]), num_points)
 
 
-def _sampler_args(key, d_or_law, gamma, num_samples, num_points):
+def _sample(observable, key: PRNGKeyArray, a: Array, log_c: Array, gamma: Array, num_samples: int, num_points: int):
+    """``observable(atoms)`` on ``num_samples`` realisations of the limit process."""
+    log_lam = _log_intensity(a, log_c, gamma)
+    keys = jax.random.split(key, num_samples)
+    return jax.vmap(lambda key_: observable(_limit_atoms(key_, a, log_lam, num_points)))(keys)
+
+
+def _sampler_args(key, d_or_law, gamma, num_samples, num_points) -> tuple[PRNGKeyArray, Array, Array, Array, int, int]:
     check_key("key", key)
     num_samples = check_int("num_samples", num_samples, minimum=1)
     num_points = check_int("num_points", num_points, minimum=2)
     if np.ndim(gamma) != 0:
         raise ArgumentValueError(f"gamma must be a scalar, got shape {np.shape(gamma)}", argument="gamma")
-    a, log_lam = _log_intensity(d_or_law, gamma)
-    return jax.random.split(key, num_samples), a, log_lam, num_points
+    return key, *_process(d_or_law, gamma), num_samples, num_points
+
+
+@functools.partial(jax.jit, static_argnums=(4, 5, 6))
+def _limit_weights(key, a, log_c, gamma, num_samples: int, num_points: int, k: int) -> Array:
+    def top(atoms: Atoms) -> Array:
+        log_w, _ = atoms.log_weights(1.0)
+        return jnp.exp(log_w[:k])
+
+    return _sample(top, key, a, log_c, gamma, num_samples, num_points)
 
 
 def sample_limit_weights(
@@ -248,19 +287,16 @@ def sample_limit_weights(
         >>> w.shape, bool((w[:, 0] >= w[:, 1]).all())
         ((1000, 3), True)
     """
-    keys, a, log_lam, num_points = _sampler_args(key, d_or_law, gamma, num_samples, num_points)
+    key, a, log_c, gamma, num_samples, num_points = _sampler_args(key, d_or_law, gamma, num_samples, num_points)
     k = check_int("k", k, minimum=1)
     if k > num_points:
         raise ArgumentValueError(f"k must be <= num_points = {num_points}, got {k}", argument="k")
+    return _limit_weights(key, a, log_c, gamma, num_samples, num_points, k)
 
-    @jax.jit
-    @jax.vmap
-    def one(key_):
-        atoms = _limit_atoms(key_, a, log_lam, num_points, log_lam.dtype)
-        log_w, _ = atoms.log_weights(1.0)
-        return jnp.exp(log_w[:k])
 
-    return one(keys)
+@functools.partial(jax.jit, static_argnums=(4, 5))
+def _limit_entropy(key, a, log_c, gamma, num_samples: int, num_points: int) -> Array:
+    return _sample(lambda atoms: entropy.on_atoms(atoms, 1.0), key, a, log_c, gamma, num_samples, num_points)
 
 
 def sample_limit_entropy(
@@ -276,11 +312,4 @@ def sample_limit_entropy(
         >>> h.shape, bool((h > 0).all())
         ((1000,), True)
     """
-    keys, a, log_lam, num_points = _sampler_args(key, d_or_law, gamma, num_samples, num_points)
-
-    @jax.jit
-    @jax.vmap
-    def one(key_):
-        return entropy.on_atoms(_limit_atoms(key_, a, log_lam, num_points, log_lam.dtype), 1.0)
-
-    return one(keys)
+    return _limit_entropy(*_sampler_args(key, d_or_law, gamma, num_samples, num_points))
