@@ -11,12 +11,26 @@ relative precision (tail probabilities down to the smallest float, e.g. 1e-300
 in float64).
 """
 
+import functools
+
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from .._laws import UniformSphere
 from .._validation import check_in_range
 from ._args import uniform_dim
+
+
+def _score_arg(name: str, value: ArrayLike, hi: float) -> Array:
+    """``value`` checked to lie in ``[-inf, hi]`` (NaN refused), as a float array."""
+    check_in_range(name, value, -float("inf"), hi)
+    return jnp.asarray(value, jnp.result_type(value, float))
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _log_density(d: int, s: Array) -> Array:
+    return UniformSphere(d).gap_log_density(1.0 - jnp.abs(s))
 
 
 def score_log_density(d_or_law: "int | UniformSphere", s: Float[ArrayLike, "*batch"]) -> Float[Array, "*batch"]:
@@ -27,18 +41,14 @@ def score_log_density(d_or_law: "int | UniformSphere", s: Float[ArrayLike, "*bat
         >>> round(float(jnp.exp(score_log_density(3, 0.3))), 4)  # uniform on [-1, 1] for d = 3
         0.5
     """
-    law = UniformSphere(uniform_dim(d_or_law, "the score law"))
-    check_in_range("s", s, -float("inf"), float("inf"))
-    s = jnp.asarray(s, jnp.result_type(s, float))
-    return law.gap_log_density(1.0 - jnp.abs(s))
+    d = uniform_dim(d_or_law, "the score law")
+    return _log_density(d, _score_arg("s", s, float("inf")))
 
 
-def _log_tails(d_or_law, s: Array) -> tuple[Array, Array]:
+@functools.partial(jax.jit, static_argnums=0)
+def _log_tails(d: int, s: Array) -> tuple[Array, Array]:
     """``(log P(S <= s), log P(S > s))``."""
-    law = UniformSphere(uniform_dim(d_or_law, "the score law"))
-    check_in_range("s", s, -float("inf"), float("inf"))
-    s = jnp.asarray(s, jnp.result_type(s, float))
-    near, far = law.gap_log_cdf_pair(1.0 - jnp.abs(s))  # near: log P(S >= |s|)
+    near, far = UniformSphere(d).gap_log_cdf_pair(1.0 - jnp.abs(s))  # near: log P(S >= |s|)
     upper = s >= 0
     log_cdf = jnp.where(s <= -1.0, -jnp.inf, jnp.where(upper, far, near))
     log_sf = jnp.where(s >= 1.0, -jnp.inf, jnp.where(upper, near, far))
@@ -53,7 +63,7 @@ def score_log_cdf(d_or_law: "int | UniformSphere", s: Float[ArrayLike, "*batch"]
         >>> round(float(jnp.exp(score_log_cdf(3, 0.5))), 4)
         0.75
     """
-    return _log_tails(d_or_law, s)[0]
+    return _log_tails(uniform_dim(d_or_law, "the score law"), _score_arg("s", s, float("inf")))[0]
 
 
 def score_log_sf(d_or_law: "int | UniformSphere", s: Float[ArrayLike, "*batch"]) -> Float[Array, "*batch"]:
@@ -65,7 +75,15 @@ def score_log_sf(d_or_law: "int | UniformSphere", s: Float[ArrayLike, "*batch"])
         >>> round(float(score_log_sf(64, 0.999)), 2)  # P(S > 0.999) = 3e-87
         -198.77
     """
-    return _log_tails(d_or_law, s)[1]
+    return _log_tails(uniform_dim(d_or_law, "the score law"), _score_arg("s", s, float("inf")))[1]
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _quantile(d: int, log_p: Array) -> Array:
+    log_q = jnp.log(-jnp.expm1(log_p))  # log(1 - p)
+    upper = log_p <= log_q
+    near = 1.0 - UniformSphere(d).gap_quantile(jnp.minimum(log_p, log_q), jnp.maximum(log_p, log_q))
+    return jnp.where(upper, near, -near)
 
 
 def score_quantile(d_or_law: "int | UniformSphere", log_p: Float[ArrayLike, "*batch"]) -> Float[Array, "*batch"]:
@@ -80,10 +98,5 @@ def score_quantile(d_or_law: "int | UniformSphere", log_p: Float[ArrayLike, "*ba
         >>> round(float(score_quantile(3, jnp.log(0.25))), 4)  # uniform on [-1, 1]
         0.5
     """
-    law = UniformSphere(uniform_dim(d_or_law, "the score law"))
-    check_in_range("log_p", log_p, -float("inf"), 0.0)
-    log_p = jnp.asarray(log_p, jnp.result_type(log_p, float))
-    log_q = jnp.log(-jnp.expm1(log_p))  # log(1 - p)
-    upper = log_p <= log_q
-    near = 1.0 - law.gap_quantile(jnp.minimum(log_p, log_q), jnp.maximum(log_p, log_q))
-    return jnp.where(upper, near, -near)
+    d = uniform_dim(d_or_law, "the score law")
+    return _quantile(d, _score_arg("log_p", log_p, 0.0))

@@ -30,8 +30,10 @@ To first order in ``r`` only one neighbour matters, which gives the rates
 i.e. ``1 - W_(1) -> 0`` like ``(beta / n^{2/(d-1)})^{-1}``.
 """
 
+import functools
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import exp1, gammaln
@@ -76,17 +78,26 @@ def supercritical_rate(d_or_law: "int | AbstractLaw") -> Float[Array, ""]:
     return as_float_array(a * math.gamma(2.0 - 1.0 / a) * c ** (1.0 / a))
 
 
-def _neighbour_density(d_or_law, gamma: ArrayLike) -> tuple[Array, Array]:
+def _neighbour_density(a: float, c: float, gamma: Array) -> tuple[Array, Array]:
     """``(r(E), weights)`` on the ``E`` grid: ``E[f(r)] ~ sum weights * f(r)``."""
-    a, c = _constants(d_or_law)
-    check_gamma(gamma)
-    gamma = as_float_array(gamma)
     log_e = jnp.asarray(_LOG_GRID, gamma.dtype)
     e = jnp.exp(log_e)
     lam_root = c ** (1.0 / a) / gamma[..., None]  # lam^{1/a}, lam = c gamma^{-a}
     r = a * lam_root * jnp.exp((1.0 - 1.0 / a) * log_e)
     weights = _LOG_STEP * e * jnp.exp(-e)  # Exp(1) density times dE/dlogE
     return r, weights
+
+
+def _gamma_arg(gamma: ArrayLike) -> Array:
+    check_gamma(gamma)
+    return as_float_array(gamma)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _prob_max_weight_above(a: float, c: float, gamma: Array, log_t: Array) -> Array:
+    r, weights = _neighbour_density(a, c, gamma)
+    log_phi = -_EULER_GAMMA * r + r * log_t - gammaln(1.0 + r)
+    return jnp.sum(weights * jnp.exp(log_phi), axis=-1)
 
 
 def supercritical_prob_max_weight_above(
@@ -111,10 +122,10 @@ def supercritical_prob_max_weight_above(
     """
     if not 0.0 < eps <= 0.5:
         raise ArgumentValueError(f"eps must be in (0, 1/2], got {eps}")
-    r, weights = _neighbour_density(d_or_law, gamma)
-    log_t = math.log(eps) - math.log1p(-eps)
-    log_phi = -_EULER_GAMMA * r + r * log_t - gammaln(1.0 + r)
-    return jnp.sum(weights * jnp.exp(log_phi), axis=-1)
+    a, c = _constants(d_or_law)
+    gamma = _gamma_arg(gamma)
+    log_t = jnp.asarray(math.log(eps) - math.log1p(-eps), gamma.dtype)
+    return _prob_max_weight_above(a, c, gamma, log_t)
 
 
 def _ein(theta: Array) -> Array:
@@ -129,6 +140,15 @@ def _ein(theta: Array) -> Array:
     tl = jnp.where(small, 2.0, theta)
     large = exp1(tl) + jnp.log(tl) + _EULER_GAMMA
     return jnp.where(small, series, large)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _max_weight_deficit(a: float, c: float, gamma: Array) -> Array:
+    r, weights = _neighbour_density(a, c, gamma)
+    theta = jnp.exp(jnp.asarray(_LOG_GRID, r.dtype))
+    inner_w = _LOG_STEP * jnp.exp(-theta) * (-jnp.expm1(-theta))  # dtheta / theta = dlog theta
+    inner = jnp.sum(inner_w * jnp.exp(-r[..., None] * _ein(theta)), axis=-1)
+    return jnp.sum(weights * r * inner, axis=-1)
 
 
 def supercritical_max_weight_deficit(
@@ -146,10 +166,5 @@ def supercritical_max_weight_deficit(
         >>> round(float(supercritical_max_weight_deficit(3, 10.0)), 4)
         0.0337
     """
-    r, weights = _neighbour_density(d_or_law, gamma)
-    dtype = r.dtype
-    theta = jnp.exp(jnp.asarray(_LOG_GRID, dtype))
-    inner_w = _LOG_STEP * jnp.exp(-theta) * (-jnp.expm1(-theta))  # dtheta / theta = dlog theta
-    ein = _ein(theta)
-    inner = jnp.sum(inner_w * jnp.exp(-r[..., None] * ein), axis=-1)
-    return jnp.sum(weights * r * inner, axis=-1)
+    a, c = _constants(d_or_law)
+    return _max_weight_deficit(a, c, _gamma_arg(gamma))
