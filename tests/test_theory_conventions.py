@@ -2,6 +2,9 @@
 JAX arrays of the default float dtype back, and a clear error for a law a
 closed form does not cover."""
 
+import contextlib
+import inspect
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -103,3 +106,71 @@ def test_bad_first_argument_names_what_is_allowed():
         theory.critical_constant("sphere")
     with pytest.raises(ValueError, match="d must be an integer >= 2"):
         theory.mean_resultant(1, 1.0)
+
+
+# Every public theory function, called with a value x = 1, 2 in its continuous arguments (beta,
+# gamma, n, level, s, ...) and the same static configuration (d or the law, flags, shapes).
+REPEATED_CALLS = {
+    "critical_beta": lambda x: theory.critical_beta(4, 1000.0 * x, finite_size=True),
+    "critical_constant": lambda x: theory.critical_constant(4, 0.4 + 0.1 * x),
+    "critical_exponent": lambda x: theory.critical_exponent(4),
+    "exact_critical_beta": lambda x: theory.exact_critical_beta(4, 100 * x),
+    "exact_mean_max_weight": lambda x: theory.exact_mean_max_weight(4, 100 * x, 3.0 * x),
+    "finite_size_coefficient": lambda x: theory.finite_size_coefficient(4, 0.4 + 0.1 * x),
+    "finite_size_factors": lambda x: theory.finite_size_factors(4, [100 * x, 1000]),
+    "gap_expansion": lambda x: theory.gap_expansion(4),
+    "heat_displacement": lambda x: theory.heat_displacement(VMF, 10.0 * x),
+    "heat_flow_mean_resultant": lambda x: theory.heat_flow_mean_resultant(VMF, 0.25 * x, 100.0 * x),
+    "heat_output": lambda x: theory.heat_output(VMF, 10.0 * x),
+    "limit_intensity": lambda x: theory.limit_intensity(4, 2.0 * x),
+    "limit_mean_max_weight": lambda x: theory.limit_mean_max_weight(4, 2.0 * x),
+    "log_partition": lambda x: theory.log_partition(4, 2.0 * x),
+    "mean_field_entropy": lambda x: theory.mean_field_entropy(4, 1000 * x, 2.0 * x),
+    "mean_resultant": lambda x: theory.mean_resultant(4, 2.0 * x),
+    "output_covariance": lambda x: theory.output_covariance(4, 1000 * x, 2.0 * x),
+    "output_mean": lambda x: theory.output_mean(4, 1000 * x, 2.0 * x),
+    "sample_limit_entropy": lambda x: theory.sample_limit_entropy(jax.random.key(x), 4, 1.0 * x, 64, num_points=64),
+    "sample_limit_weights": lambda x: theory.sample_limit_weights(jax.random.key(x), 4, 1.0 * x, 64, num_points=64),
+    "score_log_cdf": lambda x: theory.score_log_cdf(4, 0.25 * x),
+    "score_log_density": lambda x: theory.score_log_density(4, 0.25 * x),
+    "score_log_sf": lambda x: theory.score_log_sf(4, 0.25 * x),
+    "score_quantile": lambda x: theory.score_quantile(4, -2.0 * x),
+    "supercritical_max_weight_deficit": lambda x: theory.supercritical_max_weight_deficit(4, 50.0 * x),
+    "supercritical_prob_max_weight_above": lambda x: theory.supercritical_prob_max_weight_above(4, 50.0 * x, 0.01 * x),
+    "supercritical_rate": lambda x: theory.supercritical_rate(4),
+}
+
+
+@contextlib.contextmanager
+def _compilations():
+    """The names of the programs compiled inside the block. The event times every
+    compilation request, a hit of the persistent compilation cache included."""
+    names = []
+
+    def listen(event, duration, **kwargs):
+        if event.endswith("backend_compile_duration"):
+            names.append(kwargs.get("fun_name"))
+
+    jax.monitoring.register_event_duration_secs_listener(listen)
+    try:
+        yield names
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listen)
+
+
+def test_every_public_function_has_a_repeated_call():
+    public = {name for name, obj in vars(theory).items() if inspect.isfunction(obj) and not name.startswith("_")}
+    assert public == set(REPEATED_CALLS)
+
+
+@pytest.mark.parametrize("name", sorted(REPEATED_CALLS))
+def test_a_call_with_new_values_compiles_nothing(name):
+    """Validation runs at call time, the numerics in compiled cores whose static
+    arguments are structural only: new values of beta, gamma, n, level... reuse
+    the programs of the first call (op by op, a loop over a fresh closure
+    compiled on every call)."""
+    call = REPEATED_CALLS[name]
+    jax.block_until_ready(call(1))
+    with _compilations() as compiled:
+        jax.block_until_ready(call(2))
+    assert not compiled, f"{name} compiled again: {compiled}"
