@@ -83,17 +83,32 @@ def test_cycle_finder_finds_a_cycle():
 
 def test_every_module_imports_first_in_a_fresh_interpreter():
     """Each module imported first, in a fresh interpreter state (one subprocess,
-    ``sys.modules`` cleared of lattn_jax between modules)."""
+    ``sys.modules`` cleared of lattn_jax between modules).
+
+    Importing ``a.b`` first runs ``import a`` to its end and then finds ``a.b``
+    in ``sys.modules`` when ``a``'s own imports loaded it: exactly the import of
+    ``a`` first. Such a module is covered by its package's run and not imported
+    again (of 55 modules, about 10 start a different sequence: the package, and
+    the submodules of ``checks``, ``cli`` and ``models`` that their packages
+    leave out). Sorted names put every package before its submodules."""
     script = (
         "import importlib, sys\n"
         f"names = {sorted(_modules())!r}\n"
+        "loaded, ran = {}, 0\n"
         "for name in names:\n"
-        "    for loaded in [m for m in sys.modules if m == 'lattn_jax' or m.startswith('lattn_jax.')]:\n"
-        "        del sys.modules[loaded]\n"
+        "    parent = name.rpartition('.')[0]\n"
+        "    if name in loaded.get(parent, ()):\n"
+        "        loaded[name] = loaded[parent]  # the same import sequence as its package's\n"
+        "        continue\n"
+        "    for loaded_name in [m for m in sys.modules if m == 'lattn_jax' or m.startswith('lattn_jax.')]:\n"
+        "        del sys.modules[loaded_name]\n"
         "    importlib.import_module(name)\n"
-        "print(len(names))\n"
+        "    loaded[name] = {m for m in sys.modules if m == 'lattn_jax' or m.startswith('lattn_jax.')}\n"
+        "    ran += 1\n"
+        "print(ran, len(loaded))\n"
     )
     env = {**os.environ, "JAX_PLATFORMS": "cpu"}
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
-    assert int(out.stdout.split()[-1]) == len(_modules())
+    ran, covered = map(int, out.stdout.split()[-2:])
+    assert covered == len(_modules()) and 1 < ran < covered, out.stdout
