@@ -14,11 +14,13 @@ import pytest
 from lattn_jax.cli import main
 from lattn_jax.cli._critical import CSV_COLUMNS
 
-CONFIG = ["--dim", "3", "--contexts", "64", "--check-contexts", "64", "--seed", "7"]
-# The killed run: three context sizes, sampled densely, so each n is a new compiled program
-# (a shape) and a run spends seconds between points: the kill lands mid-run, never after the end.
+# Dense sampling throughout: the in-process runs below (n = 100, 200) then use the programs the
+# killed run's processes compiled and stored in the session's compilation cache (conftest.py).
+CONFIG = ["--dim", "3", "--method", "dense", "--contexts", "64", "--check-contexts", "64", "--seed", "7"]
+# The killed run: three context sizes, so each n is a new compiled program (a shape) and a run
+# spends seconds between points: the kill lands mid-run, never after the end.
 NS = ["100", "200", "400"]
-SCAN = ["--dim", "3", "--n", *NS, "--method", "dense", "--contexts", "64", "--check-contexts", "64", "--seed", "7"]
+SCAN = [*CONFIG, "--n", *NS]
 
 
 def _points(path):
@@ -93,7 +95,7 @@ def test_interrupted_run_resumes_and_loses_nothing(tmp_path):
     # Each point's keys depend on (seed, d, n) only: an uninterrupted run gives the same numbers
     # (n = 100, compiled by the first run: the shared cache makes this quick).
     fresh = tmp_path / "fresh.json"
-    assert main(["critical", *SCAN[:2], "--n", "100", *SCAN[6:], "--json", str(fresh), "--quiet"]) == 0
+    assert main(["critical", *CONFIG, "--n", "100", "--json", str(fresh), "--quiet"]) == 0
     (row,) = json.loads(fresh.read_text())["results"]
     assert row == {k: v for k, v in final[0].items() if k != "kind"}
 
