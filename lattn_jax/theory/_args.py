@@ -47,13 +47,14 @@ def uniform_dim(d_or_law, what: str) -> int:
     return law.d
 
 
-def check_gamma(gamma) -> None:
-    """``gamma`` finite and ``> 0`` when concrete (a traced value passes)."""
-    if isinstance(gamma, jax.core.Tracer):
-        return
-    value = np.asarray(check_array("gamma", gamma))
-    if not np.all(np.isfinite(value)) or np.any(value <= 0):
-        raise ArgumentValueError(f"gamma must be finite and > 0, got {gamma}")
+def check_gamma(gamma) -> Array:
+    """``gamma`` finite and ``> 0`` when concrete (a traced value passes), as an
+    array of the default float dtype."""
+    if not isinstance(gamma, jax.core.Tracer):
+        value = np.asarray(check_array("gamma", gamma))
+        if not np.all(np.isfinite(value)) or np.any(value <= 0):
+            raise ArgumentValueError(f"gamma must be finite and > 0, got {gamma}")
+    return as_float_array(gamma)
 
 
 def as_float_array(value: ArrayLike) -> Array:

@@ -66,9 +66,9 @@ def gap_expansion(d_or_law: "int | AbstractLaw") -> tuple[Float[Array, ""], Floa
 def _process(d_or_law: "int | AbstractLaw", gamma: ArrayLike) -> tuple[Array, Array, Array]:
     """``(a, log c, gamma)``, checked, as arrays of the default float dtype: the
     limit process's mean measure is ``lam x^a`` with ``log lam = log c - a log gamma``."""
-    check_gamma(gamma)
+    gamma = check_gamma(gamma)
     a, c, _ = gap_law(d_or_law).small_gap_expansion()
-    return as_float_array(a), as_float_array(math.log(c)), as_float_array(gamma)
+    return as_float_array(a), as_float_array(math.log(c)), gamma
 
 
 def _log_intensity(a: Array, log_c: Array, gamma: Array) -> Array:

@@ -45,8 +45,13 @@ def score_log_density(d_or_law: "int | UniformSphere", s: Float[ArrayLike, "*bat
     return _log_density(d, _score_arg("s", s, float("inf")))
 
 
+def _log_tails(d_or_law, s: ArrayLike) -> tuple[Array, Array]:
+    """``(log P(S <= s), log P(S > s))``, arguments checked."""
+    return _tails(uniform_dim(d_or_law, "the score law"), _score_arg("s", s, float("inf")))
+
+
 @functools.partial(jax.jit, static_argnums=0)
-def _log_tails(d: int, s: Array) -> tuple[Array, Array]:
+def _tails(d: int, s: Array) -> tuple[Array, Array]:
     """``(log P(S <= s), log P(S > s))``."""
     near, far = UniformSphere(d).gap_log_cdf_pair(1.0 - jnp.abs(s))  # near: log P(S >= |s|)
     upper = s >= 0
@@ -63,7 +68,7 @@ def score_log_cdf(d_or_law: "int | UniformSphere", s: Float[ArrayLike, "*batch"]
         >>> round(float(jnp.exp(score_log_cdf(3, 0.5))), 4)
         0.75
     """
-    return _log_tails(uniform_dim(d_or_law, "the score law"), _score_arg("s", s, float("inf")))[0]
+    return _log_tails(d_or_law, s)[0]
 
 
 def score_log_sf(d_or_law: "int | UniformSphere", s: Float[ArrayLike, "*batch"]) -> Float[Array, "*batch"]:
@@ -75,7 +80,7 @@ def score_log_sf(d_or_law: "int | UniformSphere", s: Float[ArrayLike, "*batch"])
         >>> round(float(score_log_sf(64, 0.999)), 2)  # P(S > 0.999) = 3e-87
         -198.77
     """
-    return _log_tails(uniform_dim(d_or_law, "the score law"), _score_arg("s", s, float("inf")))[1]
+    return _log_tails(d_or_law, s)[1]
 
 
 @functools.partial(jax.jit, static_argnums=0)

@@ -88,11 +88,6 @@ def _neighbour_density(a: float, c: float, gamma: Array) -> tuple[Array, Array]:
     return r, weights
 
 
-def _gamma_arg(gamma: ArrayLike) -> Array:
-    check_gamma(gamma)
-    return as_float_array(gamma)
-
-
 @functools.partial(jax.jit, static_argnums=(0, 1))
 def _prob_max_weight_above(a: float, c: float, gamma: Array, log_t: Array) -> Array:
     r, weights = _neighbour_density(a, c, gamma)
@@ -123,7 +118,7 @@ def supercritical_prob_max_weight_above(
     if not 0.0 < eps <= 0.5:
         raise ArgumentValueError(f"eps must be in (0, 1/2], got {eps}")
     a, c = _constants(d_or_law)
-    gamma = _gamma_arg(gamma)
+    gamma = check_gamma(gamma)
     log_t = jnp.asarray(math.log(eps) - math.log1p(-eps), gamma.dtype)
     return _prob_max_weight_above(a, c, gamma, log_t)
 
@@ -167,4 +162,4 @@ def supercritical_max_weight_deficit(
         0.0337
     """
     a, c = _constants(d_or_law)
-    return _max_weight_deficit(a, c, _gamma_arg(gamma))
+    return _max_weight_deficit(a, c, check_gamma(gamma))
