@@ -1,11 +1,11 @@
-import functools
+import dataclasses
 
 import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import assert_z, rtol
+from conftest import assert_z, log_softmax, rtol, sphere
 from scipy import stats
 
 import lattn_jax._estimators as estimators
@@ -36,13 +36,14 @@ def test_estimate_matches_manual_average(key):
 
 def test_user_observable_runs_on_keys(key):
     """A user function gets whole contexts; on the same key it sees the same keys as the gap path."""
-    law = UniformSphere(4)
+    law = UniformSphere(3)
 
     def my_max_weight(q, keys, beta):
         return jnp.max(jax.nn.softmax(beta * keys @ q))
 
-    user = mc_estimate(my_max_weight, law, 300, 20.0, key, 128)
-    builtin = mc_estimate(max_weight, law, 300, 20.0, key, 128, method="dense")
+    # The gap path's call is test_estimate_matches_manual_average's (one compilation between them).
+    user = mc_estimate(my_max_weight, law, 200, 50.0, key, 64)
+    builtin = mc_estimate(max_weight, law, 200, 50.0, key, 64, method="dense")
     assert float(user.mean) == pytest.approx(float(builtin.mean), rel=1e-4)
 
 
@@ -55,7 +56,7 @@ CRITICAL_SCALE = {3: 0.4, 4: 1.0, 6: 2.3, 7: 2.8, 8: 3.3}  # beta* / n^(2/(d-1))
     [
         (3, 500, [max_weight, entropy]),
         (3, 20_000, [max_weight, entropy]),
-        (6, 500, [max_weight, entropy]),
+        (6, 500, [max_weight, entropy, participation_ratio, TopKMass(3)]),
         (6, 20_000, [max_weight, entropy, participation_ratio, TopKMass(3)]),
     ],
 )
@@ -65,7 +66,8 @@ def test_order_statistics_agree_with_dense(key, d, n, observables):
     law = UniformSphere(d)
     betas = jnp.array([0.3, 1.0, 10.0]) * CRITICAL_SCALE[d] * n ** (2 / (d - 1))
     k1, k2 = jax.random.split(key)
-    # All observables in one pass per method (one compilation each).
+    # All observables in one pass per method (one compilation each; order
+    # statistics' n is traced, so both n of a d share its program).
     dense_all = mc_estimates(tuple(observables), law, n, betas, k1, 512, method="dense")
     fast_all = mc_estimates(tuple(observables), law, n, betas, k2, 512, method="order-statistics")
     for dense, fast in zip(dense_all, fast_all, strict=True):
@@ -82,19 +84,27 @@ def test_far_keys_by_conditional_mean_is_accurate(key, d, x64):
     at 0.3 beta*."""
     law = UniformSphere(d)
     n = 20_000
-    dense_gaps = jax.jit(jax.vmap(lambda k: law.sample_gaps(k, n)))(jax.random.split(key, 64))
     sampler = make_sampler(law, n, "order-statistics")
-    heads = jnp.sort(dense_gaps, axis=1)[:, : sampler.head]
+    kernels = (max_weight, entropy)
+    scales = [0.3, 1.0, 3.0]
 
-    @functools.partial(jax.jit, static_argnums=0)  # one compilation per kernel, beta traced
-    def exact_and_approx(kernel, gaps, heads, beta):
-        exact = jax.vmap(lambda g: kernel.on_atoms(Atoms(g), beta))(gaps)
-        return exact, jax.vmap(lambda h: kernel.on_atoms(sampler.atoms(h, beta), beta))(heads)
+    @jax.jit  # the contexts, both kernels and the three betas in one compilation per d
+    def exact_and_approx(keys, betas):
+        dense_gaps = jax.vmap(lambda k: law.sample_gaps(k, n))(keys)
+        heads = jnp.sort(dense_gaps, axis=1)[:, : sampler.head]
 
-    for scale in [0.3, 1.0, 3.0]:
-        beta = scale * CRITICAL_SCALE[d] * n ** (2 / (d - 1))
-        for kernel in [max_weight, entropy]:
-            exact, approx = exact_and_approx(kernel, dense_gaps, heads, jnp.asarray(beta, dense_gaps.dtype))
+        def at(beta):
+            exact = [jax.vmap(lambda g, f=f: f.on_atoms(Atoms(g), beta))(dense_gaps) for f in kernels]
+            approx = [jax.vmap(lambda h, f=f: f.on_atoms(sampler.atoms(h, beta), beta))(heads) for f in kernels]
+            return jnp.stack(exact), jnp.stack(approx)
+
+        return jax.vmap(at)(betas)
+
+    betas = jnp.asarray([s * CRITICAL_SCALE[d] * n ** (2 / (d - 1)) for s in scales], jnp.float64)
+    exact_all, approx_all = exact_and_approx(jax.random.split(key, 64), betas)  # (beta, kernel, context)
+    for i, scale in enumerate(scales):
+        for j, kernel in enumerate(kernels):
+            exact, approx = exact_all[i, j], approx_all[i, j]
             bias = abs(float(jnp.mean(approx - exact)))
             bound = 1e-9 if scale >= 1 else 0.1 * float(jnp.std(exact)) / np.sqrt(8192)
             assert bias < bound, (scale, type(kernel).__name__, bias, bound)
@@ -117,22 +127,24 @@ def test_order_statistics_smallest_gap_law(key, x64):
 def test_grad_matches_central_difference(key, method):
     law = UniformSphere(4)
     n = 2000
-
-    def mean(beta):
-        return mc_estimate(max_weight, law, n, beta, key, 128, method=method).mean
-
     beta = 150.0
     h = 3e-3 * beta
     # beta - h, beta and beta + h in one pass over the same contexts (a fixed key
     # gives common random numbers, as three scalar calls would; a beta array equals
     # the scalar calls: test_beta_array_is_one_pass_over_the_same_contexts), the
-    # forward derivative included: one compilation for the central difference and
-    # the jvp instead of three.
-    three = mc_estimate(
-        max_weight, law, n, jnp.array([beta - h, beta, beta + h]), key, 128, method=method, derivative=True
+    # forward derivative included, and reverse mode by the vjp of that same call
+    # (each mean depends on its own beta only, so the pullback of the middle mean
+    # is [0, dE/dbeta, 0]): one forward and one backward compilation.
+    three, pullback = jax.vjp(
+        lambda b: mc_estimate(max_weight, law, n, b, key, 128, method=method, derivative=True),
+        jnp.array([beta - h, beta, beta + h]),
     )
     central = (three.mean[2] - three.mean[0]) / (2 * h)
-    grad = jax.grad(mean)(beta)
+    cotangent = jax.tree.map(jnp.zeros_like, three)
+    cotangent = dataclasses.replace(cotangent, mean=cotangent.mean.at[1].set(1.0))
+    (reverse,) = pullback(cotangent)
+    assert float(reverse[0]) == float(reverse[2]) == 0.0
+    grad = reverse[1]
     assert float(grad) == pytest.approx(float(central), rel=1e-3)
     assert float(three.derivative[1]) == pytest.approx(float(grad), rel=1e-4)
 
@@ -160,27 +172,42 @@ def test_derivative_stderr_matches_the_spread_over_seeds(key):
     assert lo < spread / reported < hi, (spread / reported, lo, hi)
 
 
+# One law, observable, n and context count for the beta-array, jit/vmap and
+# recompilation tests: they call the same two programs (a (2, 2) beta array and
+# a scalar beta), compiled once between them.
+SHARED_BETAS = [[10.0, 100.0], [1000.0, 3000.0]]
+
+
 def test_beta_array_is_one_pass_over_the_same_contexts(key):
     law = UniformSphere(3)
-    betas = jnp.array([[10.0, 100.0], [1000.0, 3000.0]])
-    est = mc_estimate(entropy, law, 1000, betas, key, 128)
+    betas = jnp.array(SHARED_BETAS)
+    est = mc_estimate(max_weight, law, 1000, betas, key, 128)
     assert est.mean.shape == est.stderr.shape == (2, 2)
-    single = mc_estimate(entropy, law, 1000, 1000.0, key, 128)
+    single = mc_estimate(max_weight, law, 1000, 1000.0, key, 128)
     assert float(est.mean[1, 0]) == pytest.approx(float(single.mean), rel=1e-5)
 
 
 def test_jit_and_vmap(key):
     law = UniformSphere(3)
-    betas = jnp.array([50.0, 500.0, 5000.0])
+    betas = jnp.array(SHARED_BETAS)
     direct = mc_estimate(max_weight, law, 1000, betas, key, 128).mean
     jitted = jax.jit(lambda b: mc_estimate(max_weight, law, 1000, b, key, 128).mean)(betas)
-    vmapped = jax.vmap(lambda b: mc_estimate(max_weight, law, 1000, b, key, 128).mean)(betas)
     np.testing.assert_allclose(jitted, direct, rtol=1e-5)
-    np.testing.assert_allclose(vmapped, direct, rtol=1e-5)
+    # One vmap (one compilation) over beta and key together: the first four
+    # entries batch beta at the fixed key (= the beta array), the last three
+    # batch the key at one beta (= one call per key).
     seeds = jax.random.split(key, 3)
-    over_keys = jax.vmap(lambda k: mc_estimate(max_weight, law, 1000, 500.0, k, 64).mean)(seeds)
-    one_by_one = [float(mc_estimate(max_weight, law, 1000, 500.0, k, 64).mean) for k in seeds]
-    np.testing.assert_allclose(over_keys, one_by_one, rtol=rtol(jnp.float32))
+    batch_betas = jnp.concatenate([betas.ravel(), jnp.full(3, 500.0)])
+    batch_keys = jnp.concatenate([jnp.stack([key] * 4), seeds])
+    vmapped = jax.vmap(lambda b, k: mc_estimate(max_weight, law, 1000, b, k, 128).mean)(batch_betas, batch_keys)
+    np.testing.assert_allclose(vmapped[:4], direct.ravel(), rtol=1e-5)
+    one_by_one = [float(mc_estimate(max_weight, law, 1000, 500.0, k, 128).mean) for k in seeds]
+    np.testing.assert_allclose(vmapped[4:], one_by_one, rtol=rtol(jnp.float32))
+
+
+class _FreshSphere(UniformSphere):
+    """UniformSphere under a type of its own: jit caches keyed on the law miss,
+    while the traced program is UniformSphere's."""
 
 
 def test_beta_sweep_does_not_recompile(key, monkeypatch):
@@ -188,9 +215,12 @@ def test_beta_sweep_does_not_recompile(key, monkeypatch):
     # estimate on the first contexts); the other three betas must trace nothing.
     traced = chex.assert_max_traces(estimators.context_values, n=2)
     monkeypatch.setattr(estimators, "context_values", traced)
-    law = UniformSphere(5)  # a law no other test uses, so the first call traces
+    # A law type no other test uses, so the first call traces (and counts); its
+    # program is the scalar-beta one of test_jit_and_vmap (n is traced in order
+    # statistics), so XLA's compilation comes from the persistent cache.
+    law = _FreshSphere(3)
     for beta in [1.0, 10.0, 100.0, 1000.0]:
-        mc_estimate(max_weight, law, 777, beta, key, 32)
+        mc_estimate(max_weight, law, 777, beta, key, 128)
 
 
 class _Float64Draws(AbstractLaw):
@@ -291,14 +321,22 @@ def test_bad_input(key, kwargs, error, match):
 def test_order_statistics_tiny_contexts(key, n):
     """n far below K: the padded rows carry no weight (E[max weight] <= 1, = dense)."""
     law = UniformSphere(3)
-    k1, k2 = jax.random.split(key)
+    k1, _ = jax.random.split(key)
     observables = (max_weight, entropy, participation_ratio)
     # derivative=True: the means are the same pass's primal values, and the
-    # derivative below comes from it (one compilation, not a second call)
+    # derivative below comes from it (one compilation, not a second call; n is
+    # traced in order statistics, so one program for the three n)
     fast_all = mc_estimates(observables, law, n, 5.0, k1, 2000, method="order-statistics", derivative=True)
-    dense_all = mc_estimates(observables, law, n, 5.0, k2, 2000, method="dense")
-    for fast, dense in zip(fast_all, dense_all, strict=True):
-        assert_z(fast.mean, dense.mean, np.hypot(fast.stderr, dense.stderr))
+    # The reference: a float64 NumPy brute force of independent contexts (the
+    # dense method's role before, without a compilation per n).
+    contexts = 20_000
+    gaps = 1.0 - sphere(np.random.default_rng(n), (contexts, n), 3)[..., 0]
+    log_w = log_softmax(-5.0 * gaps)
+    w = np.exp(log_w)
+    brute = [w.max(axis=1), -(w * log_w).sum(axis=1), 1.0 / (w**2).sum(axis=1)]
+    for fast, values in zip(fast_all, brute, strict=True):
+        se = values.std(ddof=1) / np.sqrt(contexts)
+        assert_z(fast.mean, values.mean(), np.hypot(fast.stderr, se))
     # The derivative through the padded rows (reverse mode through them is
     # test_grad_matches_central_difference[order-statistics]: n = 2000 < K) is
     # d/dbeta of the exact E[max weight] within |z| < 4: stored values of the
