@@ -2,7 +2,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import rtol
+from conftest import rtol, sphere
 
 import lattn_jax as lj
 from lattn_jax import (
@@ -46,12 +46,19 @@ def _name(f):
     return NAMES[f]
 
 
+def _keys(seed: int, n: int, d: int, dtype=jnp.float32) -> jax.Array:
+    """Uniform unit keys from NumPy: the observables are under test, not the
+    law's sampler (tests/test_laws.py), whose eager op-by-op compilations for
+    every shape and dtype cost more than these tests."""
+    return jnp.asarray(sphere(np.random.default_rng(seed), (n,), d), dtype)
+
+
 @pytest.mark.parametrize("observable", OBSERVABLES, ids=_name)
 @pytest.mark.parametrize("transform", [lambda f: f, jax.jit], ids=["eager", "jit"])
 @pytest.mark.parametrize("beta", [0.0, 3.0, 100.0, 3000.0])
 def test_against_float64_brute_force(key, observable, transform, beta):
     law = UniformSphere(4)
-    keys = law.sample(key, 2000)
+    keys = _keys(0, 2000, 4)
     got = transform(observable)(law.query(), keys, beta)
     assert got.shape == ()
     expected = _reference(_name(observable), law.query(), keys, beta)
@@ -59,42 +66,50 @@ def test_against_float64_brute_force(key, observable, transform, beta):
 
 
 @pytest.mark.parametrize("observable", OBSERVABLES, ids=_name)
-def test_beta_derivatives_match_finite_differences(key, observable, x64):
-    law = UniformSphere(3)
-    keys = law.sample(key, 300, jnp.float64)
-    q = law.query(jnp.float64)
+def test_beta_derivatives_match_finite_differences(observable, x64):
+    q = UniformSphere(3).query(jnp.float64)
+    keys = _keys(1, 300, 3, jnp.float64)
+    beta, h, h2, h3 = 40.0, 1e-4, 1e-2, 1e-3
 
-    def f(b):
-        return observable(q, keys, b)
+    @jax.jit  # every derivative and difference in one compilation per observable
+    def derivatives(keys, beta):
+        def f(b):
+            return observable(q, keys, b)
 
-    beta, h = 40.0, 1e-4
-    central = (f(beta + h) - f(beta - h)) / (2 * h)
-    assert float(jax.grad(f)(beta)) == pytest.approx(float(central), rel=1e-6, abs=1e-10)
-    h2 = 1e-2
-    second = (f(beta + h2) - 2 * f(beta) + f(beta - h2)) / h2**2
-    assert float(jax.hessian(f)(beta)) == pytest.approx(float(second), rel=1e-5, abs=1e-10)
-    _, tangent = jax.jvp(f, (beta,), (1.0,))
-    assert float(tangent) == pytest.approx(float(central), rel=1e-6, abs=1e-10)
+        hessian = jax.hessian(f)
+        return dict(
+            central=(f(beta + h) - f(beta - h)) / (2 * h),
+            grad=jax.grad(f)(beta),
+            second=(f(beta + h2) - 2 * f(beta) + f(beta - h2)) / h2**2,
+            hessian=hessian(beta),
+            tangent=jax.jvp(f, (beta,), (jnp.ones_like(beta),))[1],
+            third=jax.grad(jax.grad(jax.grad(f)))(beta),
+            third_fd=(hessian(beta + h3) - hessian(beta - h3)) / (2 * h3),
+        )
+
+    r = {name: float(value) for name, value in derivatives(keys, jnp.float64(beta)).items()}
+    assert r["grad"] == pytest.approx(r["central"], rel=1e-6, abs=1e-10)
+    assert r["hessian"] == pytest.approx(r["second"], rel=1e-5, abs=1e-10)
+    assert r["tangent"] == pytest.approx(r["central"], rel=1e-6, abs=1e-10)
     # Third derivative against a central difference of the (checked) Hessian:
     # truncation h^2 f^(5) / 6 ~ 5e-9 relative at h = 1e-3 (1e-2 gives 100x that),
     # round-off eps64 |f''| / h ~ 1e-13; 1e-7 bounds both.
-    third = jax.jit(jax.grad(jax.grad(jax.grad(f))))(beta)
-    hessian, h3 = jax.jit(jax.hessian(f)), 1e-3
-    third_fd = (hessian(beta + h3) - hessian(beta - h3)) / (2 * h3)
-    assert float(third) == pytest.approx(float(third_fd), rel=1e-7)
+    assert r["third"] == pytest.approx(r["third_fd"], rel=1e-7)
+
+
+_entropy_grad = jax.jit(jax.grad(entropy, argnums=2))  # one compilation for the three betas
 
 
 @pytest.mark.parametrize("beta", [0.5, 20.0, 500.0])
-def test_entropy_derivative_identity(key, beta, x64):
+def test_entropy_derivative_identity(beta, x64):
     """dH/dbeta = -beta Var_w(<q, k>) on one context of exact unit keys, in
     float64 to rtol(float64): the reference takes the variance about the
     weighted mean (no cancellation), and both sides see the same keys (measured
     agreement 3e-14 at beta = 500)."""
     law = UniformSphere(5)
-    keys = np.asarray(law.sample(key, 1000), np.float64)
-    unit = keys / np.linalg.norm(keys, axis=1, keepdims=True)
+    unit = sphere(np.random.default_rng(2), (1000,), 5)  # exact unit keys, float64
     q = law.query(jnp.float64)
-    dh = jax.grad(lambda b: entropy(q, jnp.asarray(unit), b))(beta)
+    dh = _entropy_grad(q, jnp.asarray(unit), jnp.float64(beta))
     s = unit @ np.asarray(q)
     w = np.exp(beta * (s - s.max()))
     w /= w.sum()
@@ -105,17 +120,26 @@ def test_entropy_derivative_identity(key, beta, x64):
 def test_float32_at_critical_scale_d3_n1e6(key, x64):
     """d = 3, n = 1e6, beta ~ beta* ~ 0.4 n: float32 agrees with float64."""
     law = UniformSphere(3)
-    keys64 = law.sample(key, 1_000_000, jnp.float64)
+    keys64 = _keys(3, 1_000_000, 3, jnp.float64)
     keys32 = keys64.astype(jnp.float32)
     q64, q32 = law.query(jnp.float64), law.query(jnp.float32)
-    for beta in [1e5, 4e5, 2e6]:
-        for observable in [entropy, max_weight, participation_ratio]:
-            lo = observable(q32, keys32, jnp.float32(beta))
-            hi = observable(q64, keys64, beta)
-            assert lo.dtype == jnp.float32
-            assert float(lo) == pytest.approx(float(hi), rel=1e-4, abs=1e-5)
-        d32 = jax.grad(lambda b: max_weight(q32, keys32, b))(jnp.float32(beta))
+    observables = [entropy, max_weight, participation_ratio]
+
+    @jax.jit  # both precisions, values and gradients, in one compilation for the three betas
+    def both(keys32, keys64, beta):
+        beta32 = beta.astype(jnp.float32)
+        lo = [observable(q32, keys32, beta32) for observable in observables]
+        hi = [observable(q64, keys64, beta) for observable in observables]
+        d32 = jax.grad(lambda b: max_weight(q32, keys32, b))(beta32)
         d64 = jax.grad(lambda b: max_weight(q64, keys64, b))(beta)
+        return lo, hi, d32, d64
+
+    for beta in [1e5, 4e5, 2e6]:
+        lo, hi, d32, d64 = both(keys32, keys64, jnp.float64(beta))
+        for lo_, hi_ in zip(lo, hi, strict=True):
+            assert lo_.dtype == jnp.float32
+            assert float(lo_) == pytest.approx(float(hi_), rel=1e-4, abs=1e-5)
+        assert d32.dtype == jnp.float32
         assert float(d32) == pytest.approx(float(d64), rel=1e-3, abs=1e-12)
 
 
@@ -133,8 +157,8 @@ def test_float32_at_beta_1e9():
         assert float(observable(q, keys, jnp.float32(1e9))) == pytest.approx(value, rel=1e-3, abs=1e-4)
 
 
-def test_top_k_bounds(key):
-    keys = UniformSphere(3).sample(key, 10)
+def test_top_k_bounds():
+    keys = _keys(4, 10, 3)
     q = jnp.array([1.0, 0.0, 0.0])
     assert float(TopKMass(10)(q, keys, 2.0)) == pytest.approx(1.0, rel=1e-6)
     with pytest.raises(ValueError, match="k must be an integer in"):
@@ -144,8 +168,8 @@ def test_top_k_bounds(key):
 
 @pytest.mark.parametrize("observable", OBSERVABLES, ids=_name)
 @pytest.mark.parametrize("beta", [-1.0, float("nan"), float("inf")])
-def test_bad_beta(key, observable, beta):
-    keys = UniformSphere(3).sample(key, 10)
+def test_bad_beta(observable, beta):
+    keys = _keys(4, 10, 3)
     with pytest.raises(ValueError, match="beta must be finite and >= 0"):
         observable(jnp.array([1.0, 0.0, 0.0]), keys, beta)
 
@@ -193,7 +217,7 @@ def test_custom_observables_by_subclassing(key):
     """A subclass of the base is an observable: callable on keys, run on gaps by
     every method it allows, agreeing with a brute-force reference."""
     law = UniformSphere(4)
-    keys = law.sample(key, 500)
+    keys = _keys(5, 500, 4)
     q = law.query()
     w = np.asarray(jax.nn.softmax(30.0 * keys @ q), np.float64)
     top2 = np.sort(w)[-2:]
@@ -225,7 +249,9 @@ def test_generic_truncation_equals_the_closed_form(key, x64):
             for o in observables
         ]
 
-    row = jax.jit(lambda k: sampler.sample(k))(key)
+    # The rows as tests/test_streaming.py's truncation test draws them (the same
+    # compiled program, from the persistent cache when that test ran first).
+    row = jax.jit(jax.vmap(sampler.sample))(jax.random.split(key, 3))[0]
     for beta in [100.0, 3000.0]:
         for closed, generic in both(row, jnp.asarray(beta)):
             assert abs(float(generic)) > 1e-12
