@@ -11,7 +11,7 @@ from lattn_jax._laws import _sphere as _laws
 
 def test_sample_shape_norm_and_query(key):
     law = UniformSphere(5)
-    keys = law.sample(key, 1000)
+    keys = jax.jit(law.sample, static_argnums=1)(key, 1000)
     assert keys.shape == (1000, 5) and keys.dtype == jnp.float32
     np.testing.assert_allclose(np.linalg.norm(keys, axis=1), 1.0, rtol=1e-6)
     np.testing.assert_array_equal(law.query(), [1, 0, 0, 0, 0])
@@ -35,12 +35,17 @@ def test_gap_law_is_beta(d, key):
 def test_small_gaps_keep_relative_precision(d, key, x64):
     """The float32 gap sampler has no cancellation: the same random words, float64 reference."""
     n, k = 100_000, d - 1
-    g32 = _laws._uniform_gaps(key, n, d, jnp.float32)
-    k_normal, k_bits = jax.random.split(key)
-    z = jax.random.normal(k_normal, (1 + k % 2, n), jnp.float32).astype(jnp.float64)
-    bits = jax.random.bits(k_bits, (k // 2, n, 2 if k == 2 else 1), jnp.uint32)
-    r2 = (z[1] ** 2 if k % 2 else 0.0) + 2.0 * jnp.sum(_laws._exponentials(bits, jnp.float64), axis=0)
-    g64 = 1.0 - z[0] / jnp.sqrt(z[0] ** 2 + r2)
+
+    @jax.jit  # the sampler and its reference in one compilation (eagerly, op by op)
+    def both(key):
+        g32 = _laws._uniform_gaps(key, n, d, jnp.float32)
+        k_normal, k_bits = jax.random.split(key)
+        z = jax.random.normal(k_normal, (1 + k % 2, n), jnp.float32).astype(jnp.float64)
+        bits = jax.random.bits(k_bits, (k // 2, n, 2 if k == 2 else 1), jnp.uint32)
+        r2 = (z[1] ** 2 if k % 2 else 0.0) + 2.0 * jnp.sum(_laws._exponentials(bits, jnp.float64), axis=0)
+        return g32, 1.0 - z[0] / jnp.sqrt(z[0] ** 2 + r2)
+
+    g32, g64 = both(key)
     small = g64 <= np.quantile(g64, 1e-3)  # the 100 smallest
     np.testing.assert_allclose(np.asarray(g32)[small], np.asarray(g64)[small], rtol=1e-5)
     np.testing.assert_allclose(np.asarray(g32), np.asarray(g64), rtol=1e-5, atol=1e-6)
@@ -51,21 +56,23 @@ def test_exponentials_resolve_both_tails(x64):
     (``E = -log U``), so the smallest values keep a relative resolution of
     ``2^-24`` down to ``2^-33`` (one word) and ``2^-65`` (two words), and the
     largest is ``-log(2^-33)``."""
+    exponentials = jax.jit(_laws._exponentials, static_argnums=1)  # one compilation per shape and dtype
     top = np.uint32(1 << 31)
     low = np.array([0, 1, 2, 3, 1000, 2**31 - 1], np.uint32)
     for dtype, rtol in [(jnp.float32, 1e-6), (jnp.float64, 1e-13)]:
-        small = _laws._exponentials(jnp.asarray(low[:, None]), dtype)  # top bit clear: U = 1 - v
+        small = exponentials(jnp.asarray(low[:, None]), dtype)  # top bit clear: U = 1 - v
         np.testing.assert_allclose(small, -np.log1p(-(low + 0.5) * 2.0**-32), rtol=rtol)
-        large = _laws._exponentials(jnp.asarray((low | top)[:, None]), dtype)  # top bit set: U = v
+        large = exponentials(jnp.asarray((low | top)[:, None]), dtype)  # top bit set: U = v
         np.testing.assert_allclose(large, -np.log((low + 0.5) * 2.0**-32), rtol=rtol)
         two = np.stack([np.zeros(4, np.uint32), np.array([0, 1, 2, 2**32 - 1], np.uint32)], axis=1)
-        finest = _laws._exponentials(jnp.asarray(two), dtype)
+        finest = exponentials(jnp.asarray(two), dtype)
         np.testing.assert_allclose(finest, -np.log1p(-(two[:, 1] + 0.5) * 2.0**-64), rtol=rtol)
         assert np.all(np.diff(np.asarray(finest)) > 0)
 
 
 def test_exponentials_are_exponential(key):
-    e = np.asarray(_laws._exponentials(jax.random.bits(key, (200_000, 1), jnp.uint32), jnp.float32))
+    draw = jax.jit(lambda k: _laws._exponentials(jax.random.bits(k, (200_000, 1), jnp.uint32), jnp.float32))
+    e = np.asarray(draw(key))
     assert st.kstest(e, st.expon.cdf).pvalue > 1e-4
     # The lower tail, where a coarse sampler fails: P(E < 1e-4) = 1e-4 (within 4 standard errors).
     assert abs(np.mean(e < 1e-4) - 1e-4) < 4 * np.sqrt(1e-4 / e.size)
