@@ -17,7 +17,8 @@ from lattn_jax import theory
 def test_limit_mean_max_weight_matches_samples_of_the_process(d):
     """Quadrature (Mecke formula) against direct samples of the Poisson process."""
     gamma = theory.critical_constant(d)
-    w = np.asarray(theory.sample_limit_weights(jax.random.key(d), d, gamma, 4096, k=1))[:, 0]
+    # 4000 samples, k = 3: the program of test_limit_weights_and_entropy_samples_are_consistent
+    w = np.asarray(theory.sample_limit_weights(jax.random.key(d), d, gamma, 4000, k=3))[:, 0]
     # float32: gamma's rounding moves log lam = log c - a log gamma by a * eps.
     assert float(theory.limit_mean_max_weight(d, gamma)) == pytest.approx(0.5, abs=1e-6 * max(1.0, d / 8))
     assert_z(w.mean(), 0.5, w.std(ddof=1) / math.sqrt(w.size))
@@ -27,16 +28,17 @@ def test_limit_curve_is_monotone_and_its_gradient_matches_finite_differences(x64
     """Monotone from near 0 to near 1; jax.grad against central differences
     D(h) = m'(g) + c h^2 + O(h^4): Richardson's (4 D(h) - D(2h)) / 3 leaves O(h^4),
     well inside |D(2h) - D(h)| / 3 = |c| h^2 (the term it removed), plus the
-    round-off rtol(float64) / h. Values and gradient in one jitted program (one
-    compilation instead of a hundred op-by-op ones)."""
+    round-off rtol(float64) / h. The values at a 0-d gamma each (the program of
+    test_limit_at_the_critical_constant_is_the_level_at_every_d), the gradient jitted
+    (one compilation instead of a hundred op-by-op ones)."""
     g0, h = 1.2, 1e-3
     gammas = np.concatenate([np.geomspace(0.05, 20.0, 9), g0 + h * np.array([1, -1, 2, -2])])
 
     def m_of(g):
         return theory.limit_mean_max_weight(4, g)
 
-    values, grad = jax.jit(lambda g, g1: (m_of(g), jax.grad(m_of)(g1)))(jnp.asarray(gammas), jnp.asarray(g0))
-    values, grad = np.asarray(values), float(grad)
+    values = np.array([float(m_of(g)) for g in gammas])
+    grad = float(jax.jit(jax.grad(m_of))(jnp.asarray(g0)))
     m, (up1, down1, up2, down2) = values[:9], values[9:]
     assert np.all(np.diff(m) > 0) and m[0] < 0.05 and m[-1] > 0.95
     d1, d2 = (up1 - down1) / (2 * h), (up2 - down2) / (4 * h)
@@ -125,9 +127,10 @@ def test_gap_expansion_and_intensity(x64):  # float64: the slopes divide c's rou
 
 
 def test_limit_weights_and_entropy_samples_are_consistent():
-    w = np.asarray(theory.sample_limit_weights(jax.random.key(3), 4, 1.0, 2000, k=3, num_points=512))
+    # the sizes of the other samplers' tests (compiled once between them)
+    w = np.asarray(theory.sample_limit_weights(jax.random.key(3), 4, 1.0, 4000, k=3))
     assert np.all(w[:, 0] >= w[:, 1]) and np.all(w[:, 1] >= w[:, 2]) and np.all(w.sum(1) <= 1 + 1e-6)
-    h = np.asarray(theory.sample_limit_entropy(jax.random.key(3), 4, 1.0, 2000, num_points=512))
+    h = np.asarray(theory.sample_limit_entropy(jax.random.key(3), 4, 1.0, 4000))
     # H >= -log(max weight) for any distribution.
     assert np.all(h >= -np.log(w[:, 0]) - 1e-5)
 
@@ -165,17 +168,18 @@ def test_finite_size_fit_recovers_exact_exponent():
 
 def test_limit_quadrature_has_converged(monkeypatch, x64):
     """Half again as many tanh-sinh nodes in every rule move m at 0.3, 1 and 3
-    gamma* by < 1e-8, at d = 2 and d = 128. Both dimensions in one jitted program
-    per rule (traced after the node counts are set): two compilations instead of
-    hundreds of op-by-op ones."""
+    gamma* by < 1e-8, at d = 2 and d = 128. A 0-d gamma in every call (the node
+    counts are read at call time and are static in the compiled curve): the
+    default rule is the program of test_limit_at_the_critical_constant_is_the_level_at_every_d,
+    the finer one compiles once for both dimensions."""
     from lattn_jax.theory import _poisson
 
     dims = (2, 128)
-    gammas = jnp.asarray([float(theory.critical_constant(d)) * np.array([0.3, 1.0, 3.0]) for d in dims])
+    gammas = [float(theory.critical_constant(d)) * np.array([0.3, 1.0, 3.0]) for d in dims]
 
-    def evaluate():  # a new function each time: jit caches traces by function, not by _NODES
-        return np.asarray(
-            jax.jit(lambda g: jnp.stack([theory.limit_mean_max_weight(d, g[i]) for i, d in enumerate(dims)]))(gammas)
+    def evaluate():
+        return np.array(
+            [[float(theory.limit_mean_max_weight(d, g)) for g in gs] for d, gs in zip(dims, gammas, strict=True)]
         )
 
     base = evaluate()
