@@ -172,26 +172,28 @@ def test_derivative_stderr_matches_the_spread_over_seeds(key):
     assert lo < spread / reported < hi, (spread / reported, lo, hi)
 
 
-# One law, observable, n and context count for the beta-array, jit/vmap and
+# One law, observable and context count for the beta-array, jit/vmap and
 # recompilation tests: they call the same two programs (a (2, 2) beta array and
-# a scalar beta), compiled once between them.
+# a scalar beta; n is traced in order statistics), compiled once between them.
+# The scalar one is also tests/test_streaming.py's order-statistics call at n = 1e7.
 SHARED_BETAS = [[10.0, 100.0], [1000.0, 3000.0]]
+SHARED_CONTEXTS = 512
 
 
 def test_beta_array_is_one_pass_over_the_same_contexts(key):
     law = UniformSphere(3)
     betas = jnp.array(SHARED_BETAS)
-    est = mc_estimate(max_weight, law, 1000, betas, key, 128)
+    est = mc_estimate(max_weight, law, 1000, betas, key, SHARED_CONTEXTS)
     assert est.mean.shape == est.stderr.shape == (2, 2)
-    single = mc_estimate(max_weight, law, 1000, 1000.0, key, 128)
+    single = mc_estimate(max_weight, law, 1000, 1000.0, key, SHARED_CONTEXTS)
     assert float(est.mean[1, 0]) == pytest.approx(float(single.mean), rel=1e-5)
 
 
 def test_jit_and_vmap(key):
     law = UniformSphere(3)
     betas = jnp.array(SHARED_BETAS)
-    direct = mc_estimate(max_weight, law, 1000, betas, key, 128).mean
-    jitted = jax.jit(lambda b: mc_estimate(max_weight, law, 1000, b, key, 128).mean)(betas)
+    direct = mc_estimate(max_weight, law, 1000, betas, key, SHARED_CONTEXTS).mean
+    jitted = jax.jit(lambda b: mc_estimate(max_weight, law, 1000, b, key, SHARED_CONTEXTS).mean)(betas)
     np.testing.assert_allclose(jitted, direct, rtol=1e-5)
     # One vmap (one compilation) over beta and key together: the first four
     # entries batch beta at the fixed key (= the beta array), the last three
@@ -199,9 +201,11 @@ def test_jit_and_vmap(key):
     seeds = jax.random.split(key, 3)
     batch_betas = jnp.concatenate([betas.ravel(), jnp.full(3, 500.0)])
     batch_keys = jnp.concatenate([jnp.stack([key] * 4), seeds])
-    vmapped = jax.vmap(lambda b, k: mc_estimate(max_weight, law, 1000, b, k, 128).mean)(batch_betas, batch_keys)
+    vmapped = jax.vmap(lambda b, k: mc_estimate(max_weight, law, 1000, b, k, SHARED_CONTEXTS).mean)(
+        batch_betas, batch_keys
+    )
     np.testing.assert_allclose(vmapped[:4], direct.ravel(), rtol=1e-5)
-    one_by_one = [float(mc_estimate(max_weight, law, 1000, 500.0, k, 128).mean) for k in seeds]
+    one_by_one = [float(mc_estimate(max_weight, law, 1000, 500.0, k, SHARED_CONTEXTS).mean) for k in seeds]
     np.testing.assert_allclose(vmapped[4:], one_by_one, rtol=rtol(jnp.float32))
 
 
@@ -220,7 +224,7 @@ def test_beta_sweep_does_not_recompile(key, monkeypatch):
     # statistics), so XLA's compilation comes from the persistent cache.
     law = _FreshSphere(3)
     for beta in [1.0, 10.0, 100.0, 1000.0]:
-        mc_estimate(max_weight, law, 777, beta, key, 128)
+        mc_estimate(max_weight, law, 777, beta, key, SHARED_CONTEXTS)
 
 
 class _Float64Draws(AbstractLaw):

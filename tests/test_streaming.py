@@ -134,6 +134,7 @@ def test_order_statistics_agree_with_streaming_at_1e7(key):
     n = 10**7
     _, k2, k3 = jax.random.split(key, 3)
     beta_star = 3901911.75
+    # (the program of tests/test_estimators.py's scalar-beta max-weight calls: n is traced)
     fast = mc_estimate(max_weight, law, n, beta_star, k2, 512, method="order-statistics")
     exact = mc_estimate(max_weight, law, n, beta_star, k3, 8, method="streaming", chunk=2**20)
     assert float(fast.truncation_error) < 1e-6
