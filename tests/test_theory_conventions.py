@@ -109,14 +109,17 @@ def test_bad_first_argument_names_what_is_allowed():
 
 
 # Every public theory function, called with a value x = 1, 2 in its continuous arguments (beta,
-# gamma, n, level, s, ...) and the same static configuration (d or the law, flags, shapes).
+# gamma, n, level, s, ...) and the same static configuration (d or the law, flags, shapes). The
+# levels are ones no other test uses: critical_constant and finite_size_coefficient memoize their
+# root per level, so a first call at a level met before in the process may run no program and leave
+# the compilations to the second (seen at level 0.5 after docs/theory.md's page in the same worker).
 REPEATED_CALLS = {
     "critical_beta": lambda x: theory.critical_beta(4, 1000.0 * x, finite_size=True),
-    "critical_constant": lambda x: theory.critical_constant(4, 0.4 + 0.1 * x),
+    "critical_constant": lambda x: theory.critical_constant(4, 0.3 + 0.07 * x),
     "critical_exponent": lambda x: theory.critical_exponent(4),
     "exact_critical_beta": lambda x: theory.exact_critical_beta(4, 100 * x),
     "exact_mean_max_weight": lambda x: theory.exact_mean_max_weight(4, 100 * x, 3.0 * x),
-    "finite_size_coefficient": lambda x: theory.finite_size_coefficient(4, 0.4 + 0.1 * x),
+    "finite_size_coefficient": lambda x: theory.finite_size_coefficient(4, 0.3 + 0.07 * x),
     "finite_size_factors": lambda x: theory.finite_size_factors(4, [100 * x, 1000]),
     "gap_expansion": lambda x: theory.gap_expansion(4),
     "heat_displacement": lambda x: theory.heat_displacement(VMF, 10.0 * x),
