@@ -175,11 +175,15 @@ def test_small_and_zero_beta(x64):
         np.testing.assert_allclose(
             _each(functools.partial(theory.log_partition, d), beta), beta**2 / (2 * d), rtol=1e-5, atol=0
         )
-        cov = theory.output_covariance(d, 10, 0.0)
+        # beta = 0 in the dtype whose program other tests compile at this d (float64 at
+        # d = 2, 12: test_moments_against_quadrature; float32 at d = 512: test_no_overflow_and_float32)
+        zero = np.float32(0.0) if d == 512 else 0.0
+        cov = theory.output_covariance(d, 10, zero)
         assert float(cov.parallel) == pytest.approx(1 / (10 * d)) and float(cov.perpendicular) == pytest.approx(
             1 / (10 * d)
         )
-    assert float(theory.mean_field_entropy(4, 100, 0.0)) == pytest.approx(math.log(100))
+    # float32 at d = 3: the program of test_independent.py's brute-force entropy check
+    assert float(theory.mean_field_entropy(3, 100, np.float32(0.0))) == pytest.approx(math.log(100))
 
 
 def test_no_overflow_and_float32():
