@@ -240,10 +240,10 @@ def test_output_covariance_fields_values_and_jit(x64):
     assert isinstance(batched, th.OutputCovariance)
     for name in ("parallel", "perpendicular", "effective_keys"):
         assert getattr(batched, name).shape == (3,) and getattr(batched, name).dtype == jnp.float64
-    for built in (
-        jax.jit(lambda b: th.output_covariance(d, n, b))(betas),
-        jax.jit(jax.vmap(lambda b: th.output_covariance(d, n, b)))(betas),
-    ):
+    # Built under jit and under jit(vmap), both in one compiled program.
+    for built in jax.jit(
+        lambda b: (th.output_covariance(d, n, b), jax.vmap(lambda x: th.output_covariance(d, n, x))(b))
+    )(betas):
         assert type(built) is th.OutputCovariance
         for name in ("parallel", "perpendicular", "effective_keys"):
             np.testing.assert_allclose(
