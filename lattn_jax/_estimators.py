@@ -105,13 +105,15 @@ def _estimate(observable, sampler, key, beta, num_contexts, derivative, mesh=Non
     flat = jnp.ravel(beta)
 
     def one(row, b):
+        # With order statistics' bias term, on the same rows (a 3 x 3 Hessian per context and beta).
         def f(b_):
-            return jax.vmap(lambda bi: sampler.evaluate(row, observable, bi))(b_)
+            return jax.vmap(lambda bi: sampler.evaluate_with_error(row, observable, bi))(b_)
 
-        values, tangents = jax.jvp(f, (b,), (jnp.ones_like(b),)) if derivative else (f(b), None)
-        # Order statistics' bias term, on the same rows (a 3 x 3 Hessian per context and beta).
-        bias = None if sampler.exact else jax.vmap(lambda bi: jnp.abs(sampler.truncation_error(row, observable, bi)))(b)
-        return values, tangents, bias
+        if derivative:
+            (values, bias), (tangents, _) = jax.jvp(f, (b,), (jnp.ones_like(b),))
+        else:
+            (values, bias), tangents = f(b), None
+        return values, tangents, None if sampler.exact else jnp.abs(bias)
 
     values, tangents, bias = context_values(one, sampler, keys, flat, mesh=mesh)
     shape = beta.shape + values.shape[2:]  # values: (contexts, beta, *observables)

@@ -98,6 +98,10 @@ class AbstractSampler(eqx.Module):
         """The method's bias bound on ``observable`` (``0`` for exact methods)."""
         return jnp.zeros((), self.dtype)
 
+    def evaluate_with_error(self, row: Array, observable, beta: ArrayLike) -> tuple[Array, Array]:
+        """``evaluate`` and ``truncation_error`` together (a sampler may share the work)."""
+        return self.evaluate(row, observable, beta), self.truncation_error(row, observable, beta)
+
     def check(self, observable) -> None:
         """``observable`` usable with this sampler (``TypeError`` otherwise)."""
         if not isinstance(observable, AbstractObservable):
@@ -210,6 +214,17 @@ class OrderStatisticsSampler(AbstractSampler):
         observable computes it (``count_curvature``; in closed form for summary
         observables)."""
         return observable.count_curvature(self.atoms(row, beta), beta, self.head)
+
+    def evaluate_with_error(
+        self, row: Float[Array, " head"], observable: AbstractObservable, beta: ArrayLike
+    ) -> tuple[Array, Array]:
+        """The value and ``truncation_error`` from one set of atoms (the far keys'
+        quadrature once, not twice: one copy in the compiled program). The error is
+        a diagnostic and is not differentiated (under ``jax.jvp`` its tangent would
+        be a third derivative)."""
+        atoms = self.atoms(row, beta)
+        error = observable.count_curvature(*jax.lax.stop_gradient((atoms, beta)), self.head)
+        return observable.on_atoms(atoms, beta), error
 
 
 class StreamingSampler(AbstractSampler):
