@@ -23,31 +23,47 @@ from lattn_jax.models._heads import (
     selectivity_horizon,
 )
 
+# The synthetic pools have the real model's shapes in test_t_star_on_real_keys_matches_brute_force
+# (20160 text keys = 160 sequences of 128 tokens less [CLS]/[SEP], 64 queries, head_dim 32, mean
+# length 128), so analyze_heads runs the same compiled programs on both at one num_contexts
+# (CONTEXTS). The CLI run and test_flags share another set: TINY pools of 3024 text keys
+# (24 sequences), n in TINY_NS, 32 contexts.
 NS = (100, 300, 1000)
-POOL = 20_000
-NQ = 48
-D = 4
+POOL = 20_160
+TINY_POOL, TINY_NS = 3024, (50, 100, 300)
+NQ = 64
+D = 4  # the synthetic vectors' own dimension, zero-padded to HEAD_DIM
+HEAD_DIM = 32
+CONTEXTS = 1024
 
 
-def _pools(seed=0, *, queries=None, keys=None, special=0.0):
-    """Two heads: keys on a sphere of radius 4 with queries of norm 4 (scores
-    8 cos(angle), alpha = d - 1 = 3), and Gaussian keys and queries."""
+def _pools(seed=0, *, pool=POOL, queries=None, keys=None, special=0.0):
+    """Two heads: keys on a sphere of radius 4 with queries of norm 4 in R^D
+    (scores <q, k> / sqrt(D) = 8 cos(angle), alpha = D - 1 = 3), and Gaussian
+    keys and queries in R^D. Both are zero-padded to HEAD_DIM and scaled by
+    (HEAD_DIM / D)^(1/4), which keeps every score <q, k> / sqrt(HEAD_DIM) as it
+    was in R^D."""
     rng = np.random.default_rng(seed)
-    sphere_k = rng.normal(size=(POOL, D))
+    sphere_k = rng.normal(size=(pool, D))
     sphere_k *= 4.0 / np.linalg.norm(sphere_k, axis=1, keepdims=True)
     sphere_q = rng.normal(size=(NQ, D))
     sphere_q *= 4.0 / np.linalg.norm(sphere_q, axis=1, keepdims=True)
-    gauss_k, gauss_q = rng.normal(size=(POOL, D)), rng.normal(size=(NQ, D))
-    q = np.stack([sphere_q, gauss_q])[None].astype(np.float32) if queries is None else queries
-    k = np.stack([sphere_k, gauss_k])[None].astype(np.float32) if keys is None else keys
+    gauss_k, gauss_q = rng.normal(size=(pool, D)), rng.normal(size=(NQ, D))
+
+    def padded(*heads):
+        x = np.stack(heads)[None] * (HEAD_DIM / D) ** 0.25
+        return np.pad(x, [(0, 0)] * 3 + [(0, HEAD_DIM - D)]).astype(np.float32)
+
+    q = padded(sphere_q, gauss_q) if queries is None else queries
+    k = padded(sphere_k, gauss_k) if keys is None else keys
     return HeadPools(
         queries=q,
         keys=k,
-        seq_len=np.array([120, 80]),
+        seq_len=np.array([148, 108]),
         real_max_weight=np.array([[[0.9, 0.1]], [[0.7, 0.1]]]),
         real_entropy=np.array([[[0.5, 3.0]], [[0.7, 3.2]]]),
         special_mass=np.array([[special, 0.1]]),
-        head_dim=D,
+        head_dim=HEAD_DIM,
         corpus="synthetic",
     )
 
@@ -63,7 +79,7 @@ def pools():
 @pytest.fixture(scope="module")
 def report(pools):
     return analyze_heads(
-        pools, jax.random.key(7), ns=NS, num_contexts=512, schedules=SCHEDULES, schedule_ns=(1000, 1e5)
+        pools, jax.random.key(7), ns=NS, num_contexts=CONTEXTS, schedules=SCHEDULES, schedule_ns=(1000, 1e5)
     )
 
 
@@ -116,7 +132,7 @@ def test_report_shapes_and_consistency(report):
     t_star = np.asarray(report.t_star[0, 0])
     censored = int(report.horizon_censored[0, 0])
     assert censored == (-1 if t_star[0] > 1 else 1 if t_star[-1] < 1 else 0)
-    assert report.real_length == 100
+    assert report.real_length == 128
     assert np.isclose(float(report.real_max_weight[0, 0]), 0.8) and np.isclose(float(report.real_entropy[0, 1]), 3.1)
 
 
@@ -211,7 +227,12 @@ def test_flags(report):
     assert "sharper" in labels[0][0]["flags"]
     assert labels[0][0]["law"] in (*LAWS, "undecided")
     sink = analyze_heads(
-        _pools(special=0.7), jax.random.key(1), ns=NS, num_contexts=16, heads=[(0, 0)], schedules=SCHEDULES
+        _pools(pool=TINY_POOL, special=0.7),
+        jax.random.key(1),
+        ns=TINY_NS,
+        num_contexts=32,
+        heads=[(0, 0)],
+        schedules=SCHEDULES,
     )
     assert "sink" in sink.labels()[0][0]["flags"]
     assert np.all(np.isnan(np.asarray(sink.t_star[0, 1])))  # not analysed
@@ -234,9 +255,9 @@ def test_bad_input(pools):
     with pytest.raises(ValueError, match="at least 3 distinct"):
         analyze_heads(pools, key, ns=(100, 300))
     with pytest.raises(ValueError, match="4-D"):
-        analyze_heads(_pools(queries=np.zeros((2, NQ, D), np.float32)), key, ns=NS)
+        analyze_heads(_pools(queries=np.zeros((2, NQ, HEAD_DIM), np.float32)), key, ns=NS)
     with pytest.raises(ValueError, match="must agree"):
-        analyze_heads(_pools(queries=np.zeros((1, 2, NQ, D + 1), np.float32)), key, ns=NS)
+        analyze_heads(_pools(queries=np.zeros((1, 2, NQ, HEAD_DIM + 1), np.float32)), key, ns=NS)
     with pytest.raises(ValueError, match="heads:"):
         analyze_heads(pools, key, ns=NS, heads=[(3, 0)])
     with pytest.raises(TypeError, match="schedules must be a mapping"):
@@ -281,19 +302,21 @@ def test_cli_text_too_short_names_the_flags(tmp_path, capsys):
 
 
 # The two real-model tests share the forward pass's compiled program (--seq-len 128, one
-# sequence per batch) through the session's compilation cache.
+# sequence per batch) through the session's compilation cache; the CLI run shares analyze_heads'
+# programs with test_flags (pools of the same shapes, 32 contexts), the other test with the
+# synthetic report (CONTEXTS).
 @pytest.mark.slow
 def test_cli_tiny_run_on_the_real_model(tmp_path, capsys):
     from lattn_jax.cli import main
 
     path, plot = tmp_path / "heads.json", tmp_path / "heads.png"
-    argv = ["heads", "--keys", "3000", "--queries", "64", "--seq-len", "128", "--n", "50", "100", "300"]
+    argv = ["heads", "--keys", str(TINY_POOL), "--queries", str(NQ), "--seq-len", "128", "--n", *map(str, TINY_NS)]
     argv += ["--contexts", "32", "--json", str(path), "--plot", str(plot), "--quiet"]
     assert main(argv) == 0
     out = capsys.readouterr().out
     payload = json.loads(path.read_text())
     assert len(payload["heads"]) == 72 and payload["config"]["corpus_sha256"]
-    assert payload["config"]["ns"] == [50, 100, 300] and plot.stat().st_size > 10_000
+    assert payload["config"]["ns"] == list(TINY_NS) and plot.stat().st_size > 10_000
     table = [line for line in out.splitlines() if line[:5].strip().isdigit()]
     assert len(table) == 72
     back = report_from_json({"meta": payload["meta"], "heads": payload["heads"]})
@@ -308,11 +331,12 @@ def test_t_star_on_real_keys_matches_brute_force():
     from lattn_jax.models import default_corpus, gather_pools, load_bert
 
     pools = gather_pools(
-        load_bert(), default_corpus(), num_keys=80 * 128, num_queries=64, seq_len=128, key=jax.random.key(3)
+        load_bert(), default_corpus(), num_keys=160 * 128, num_queries=NQ, seq_len=128, key=jax.random.key(3)
     )
-    heads, ns = [(0, 2), (5, 0)], (100, 300, 1000)
-    report = analyze_heads(pools, jax.random.key(4), ns=ns, num_contexts=1024, num_queries=64, heads=heads)
+    heads, ns = [(0, 2), (5, 0)], NS
+    report = analyze_heads(pools, jax.random.key(4), ns=ns, num_contexts=CONTEXTS, num_queries=NQ, heads=heads)
     text = ~np.asarray(pools.special_keys)
+    assert np.asarray(pools.keys)[0, 0][text].shape == (POOL, HEAD_DIM)  # the synthetic pools' shapes
     for layer, head in heads:
         rng = np.random.default_rng(10 * layer + head)
         q, k = np.asarray(pools.queries[layer, head]), np.asarray(pools.keys[layer, head])[text]
