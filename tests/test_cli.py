@@ -48,10 +48,14 @@ def _assert_fit(fit, text, rows, theory, factors=None, line=0):
     return (printed_p - theory) / printed_se
 
 
+# The two `lattn critical` runs of uniform keys use 4096 contexts for the search and for the check,
+# --quiet (no progress: a search with a step listener is another program, one the persistent cache
+# does not keep): test_critical.py's test_root_and_fresh_context_check runs the same compiled search
+# and estimate programs (one per d and count, for every n). tests/test_runlog.py covers progress.
 def test_critical_run_writes_json_and_plot(tmp_path, capsys):
     out, png = tmp_path / "run.json", tmp_path / "run.png"
-    argv = ["critical", "--dim", "3", "--n", "1e2", "1e3", "1e4", "--contexts", "1024", "--check-contexts", "512"]
-    rc = main([*argv, "--json", str(out), "--plot", str(png)])
+    argv = ["critical", "--dim", "3", "--n", "1e2", "1e3", "1e4", "--contexts", "4096", "--check-contexts", "4096"]
+    rc = main([*argv, "--json", str(out), "--plot", str(png), "--quiet"])
     assert rc == 0
     text = capsys.readouterr().out
     assert "d = 3" in text and "theory 2/(d-1) = 1.0000" in text
@@ -61,7 +65,7 @@ def test_critical_run_writes_json_and_plot(tmp_path, capsys):
     assert [r["n"] for r in payload["results"]] == [100, 1000, 10000]
     for r in payload["results"]:
         assert set(r) >= {"d", "n", "beta", "stderr", "check_max_weight", "check_stderr", "check_z"}
-    _check_rows(payload["results"], 1024, 512)
+    _check_rows(payload["results"], 4096, 4096)
     (fit,) = payload["fits"]
     assert fit["d"] == 3 and fit["theory_exponent"] == 1.0
     assert abs(_assert_fit(fit, text, payload["results"], 2 / (3 - 1))) < 4
@@ -122,7 +126,7 @@ def test_critical_with_a_law_recovers_its_exponent(tmp_path, capsys):
     beta* ~ n^{2/alpha} = n^1, not n^{2/5}."""
     out = tmp_path / "sub.json"
     argv = ["critical", "--law", "subsphere:3", "--dim", "6", "--n", "1e2", "1e3", "1e4"]
-    rc = main([*argv, "--contexts", "1024", "--check-contexts", "256", "--json", str(out)])
+    rc = main([*argv, "--contexts", "1024", "--check-contexts", "256", "--json", str(out), "--quiet"])  # cacheable
     assert rc == 0
     text = capsys.readouterr().out
     assert "law subsphere:3 (alpha = 2)" in text
@@ -139,8 +143,8 @@ def test_finite_size_fit_at_d6_is_consistent_with_theory(tmp_path, capsys):
     several standard errors above 2/(d-1) = 0.4; the fit with the exact
     finite-size factors is within 3."""
     out = tmp_path / "fs.json"
-    args = ["critical", "--dim", "6", "--finite-size", "--contexts", "2048", "--check-contexts", "256"]
-    args += ["--json", str(out)]
+    args = ["critical", "--dim", "6", "--finite-size", "--contexts", "4096", "--check-contexts", "4096"]
+    args += ["--json", str(out), "--quiet"]
     assert main(args) == 0
     text = capsys.readouterr().out
     assert "finite-size fit" in text
