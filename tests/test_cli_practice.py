@@ -10,8 +10,10 @@ from lattn_jax.cli._regime import n_range
 
 
 def test_regime_table_json_and_plot(tmp_path, capsys):
+    # 2048 contexts: the beta* searches are the compiled program of the critical-convergence
+    # check and of tests/test_critical.py (uniform keys in d = 3, order statistics, 2048 contexts).
     out, png = tmp_path / "regime.json", tmp_path / "regime.png"
-    args = ["regime", "--dim", "3", "--n", "1e2:1e4", "--contexts", "128", "--schedule", "qwen:100", "power:1,1"]
+    args = ["regime", "--dim", "3", "--n", "1e2:1e4", "--contexts", "2048", "--schedule", "qwen:100", "power:1,1"]
     assert main([*args, "--base", "5", "--json", str(out), "--plot", str(png)]) == 0
     text = capsys.readouterr().out
     assert "schedule qwen:100" in text and "schedule power:1,1" in text
