@@ -46,7 +46,8 @@ class Estimate(eqx.Module):
     the contexts of ``|1/2 sum_j c_j d^2 f / dc_j^2|``, the second-order change of the
     observable when the far keys' random sum is replaced by its conditional mean
     (see ``OrderStatisticsSampler.truncation_error``): a bound on the method's bias
-    of ``mean`` to be read against ``stderr``.
+    of ``mean`` to be read against ``stderr`` (a diagnostic: ``jax.grad`` treats it
+    as a constant).
 
     Examples:
         >>> import jax

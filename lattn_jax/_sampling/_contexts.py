@@ -49,10 +49,11 @@ _GAMMA_TRIES = 8
 class AbstractSampler(eqx.Module):
     """Draws one context (a "row") from a PRNG key and evaluates observables on it.
 
-    Callers ask the sampler, never the method name: ``sample``, ``evaluate``,
-    ``smallest``, ``row_size`` (elements held per context at a time, for
-    chunking), ``presample`` (whether rows may be drawn once and held),
-    ``exact`` (``False``: ``truncation_error`` bounds the bias) and ``check``.
+    Callers ask the sampler, never the method name: ``sample``, ``evaluate``
+    (``evaluate_with_error`` with the bias bound), ``smallest``, ``row_size``
+    (elements held per context at a time, for chunking), ``presample`` (whether
+    rows may be drawn once and held), ``exact`` (``False``: ``truncation_error``
+    bounds the bias) and ``check``.
     """
 
     law: eqx.AbstractVar[AbstractLaw]
