@@ -42,6 +42,17 @@ def _floats(name: str, values) -> np.ndarray:
         raise ArgumentTypeError(f"{name} must be a 1-D sequence of real numbers, got {values!r}") from None
 
 
+def _real_pair(name: str, value) -> tuple[float, float]:
+    """Two real numbers (Python, NumPy or 0-d JAX scalars; not strings or booleans)."""
+    try:
+        items = None if isinstance(value, str | bytes) else [np.asarray(v) for v in value]
+    except TypeError:
+        items = None
+    if items is None or len(items) != 2 or any(v.ndim != 0 or v.dtype.kind not in "iuf" for v in items):
+        raise ArgumentTypeError(f"{name} must be a pair (kappa, q) of real numbers or None, got {value!r}")
+    return float(items[0]), float(items[1])
+
+
 def fit_power_law(
     ns: Sequence[float | int] | ArrayLike,
     betas: Sequence[float | int] | ArrayLike,
@@ -86,12 +97,7 @@ def fit_power_law(
         raise ArgumentValueError("ns must hold at least two distinct values")
     y = np.log(y)
     if finite_size is not None:
-        try:
-            kappa, q = (float(v) for v in finite_size)
-        except (TypeError, ValueError):
-            raise ArgumentTypeError(
-                f"finite_size must be a pair (kappa, q) of real numbers or None, got {finite_size!r}"
-            ) from None
+        kappa, q = _real_pair("finite_size", finite_size)
         factor = 1.0 + kappa * np.exp(-q * x)
         if not np.all(factor > 0):
             raise ArgumentValueError(

@@ -110,7 +110,7 @@ def test_law_sample_n_and_key(n, key):
     _allowed(_raises(lambda: LAW.sample(KEY, n), "n must"))
     _allowed(_raises(lambda: LAW.sample_gaps(KEY, n), "n must"))
     _allowed(_raises(lambda: LAW.sample(key, 4), "key must"))
-    for law in (lj.Subsphere(4, 3), lj.PowerDensity(4, 1.0)):
+    for law in (lj.Subsphere(4, 3), lj.PowerDensity(4, 1.0), lj.VonMisesFisher(jnp.eye(4)[0], 5.0)):
         _allowed(_raises(lambda law=law: law.sample(KEY, n), "n must"))
         _allowed(_raises(lambda law=law: law.sample_gaps(key, 4), "key must"))
 
@@ -274,7 +274,18 @@ def test_fit_power_law(case):
 
 
 @SETTINGS
-@given(st.one_of(st.text(max_size=3), st.just((1.0,)), st.just((1.0, "a")), st.just((-200.0, 0.5)), st.integers()))
+@given(
+    st.one_of(
+        st.text(max_size=3),
+        st.just("12"),  # two characters that float() reads
+        st.just(("1", "2")),
+        st.just((True, 1.0)),
+        st.just((1.0,)),
+        st.just((1.0, "a")),
+        st.just((-200.0, 0.5)),
+        st.integers(),
+    )
+)
 def test_fit_power_law_finite_size(finite_size):
     fit = lambda: lj.fit_power_law([10, 100], [1.0, 2.0], [0.1, 0.1], finite_size=finite_size)  # noqa: E731
     _allowed(_raises(fit, "finite_size"))
@@ -778,8 +789,19 @@ _TRACED_BETA_ERROR = (RuntimeError, ValueError)
         lambda beta: lj.entropy(Q, KEYS, beta),
         lambda beta: lj.TopKMass(2)(Q, KEYS, beta),
         lambda beta: lj.mc_estimate(lj.max_weight, LAW, 100, beta, KEY, 4).mean,
+        lambda beta: theory.mean_resultant(3, beta),
+        lambda beta: theory.exact_mean_max_weight(3, 100, beta),
+        lambda beta: theory.heat_flow_mean_resultant(3, 0.5, beta),
     ],
-    ids=["attention_weights", "entropy", "TopKMass", "mc_estimate"],
+    ids=[
+        "attention_weights",
+        "entropy",
+        "TopKMass",
+        "mc_estimate",
+        "mean_resultant",
+        "exact_mean_max_weight",
+        "heat_flow",
+    ],
 )
 def test_traced_bad_beta_raises_at_run_time(fn, bad):
     jitted = jax.jit(fn)

@@ -93,8 +93,7 @@ def exact_mean_max_weight(d_or_law: "int | AbstractLaw", n: int, beta: ArrayLike
     """
     law = gap_law(d_or_law)
     n = check_sizes("n", n, minimum=1, integer=True)
-    check_beta("beta", beta)
-    beta = jnp.asarray(beta, default_float())
+    beta = jnp.asarray(check_beta("beta", beta), default_float())
     return _exact_curve(law, jnp.asarray(float(n), beta.dtype), beta)
 
 

@@ -40,7 +40,7 @@ def _arguments(law: AbstractLaw, beta: ArrayLike, q: ArrayLike | None) -> tuple[
     """``(q, beta)`` checked, as arrays of ``q``'s dtype (``q = law.query()`` when omitted);
     ``law`` must have a ``log_density``, else ``ArgumentTypeError`` naming ``law``."""
     check_law("law", law)
-    check_beta("beta", beta)
+    beta = check_beta("beta", beta)
     if not callable(getattr(law, "log_density", None)):
         raise ArgumentTypeError(
             f"law must have a log_density(x) method (e.g. VonMisesFisher), got {type(law).__name__}", argument="law"
@@ -128,7 +128,7 @@ def heat_flow_mean_resultant(
             f"d_or_law must be an int d or a law with a smooth density (a log_density, e.g. VonMisesFisher), "
             f"got {type(law).__name__}"
         )
-    check_beta("beta", beta)
+    beta = check_beta("beta", beta)
     check_in_range("mean_resultant_length", mean_resultant_length, 0.0, 1.0)
     length = jnp.asarray(mean_resultant_length)
     beta = jnp.asarray(beta)

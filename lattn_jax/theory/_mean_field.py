@@ -33,8 +33,7 @@ from ._args import uniform_dim
 
 def _as_beta(beta: ArrayLike) -> Array:
     """``beta`` validated (when concrete) as a float array."""
-    check_beta("beta", beta)
-    beta = jnp.asarray(beta)
+    beta = jnp.asarray(check_beta("beta", beta))
     return beta.astype(jnp.result_type(beta.dtype, float))
 
 
