@@ -35,22 +35,18 @@ class PowerLawFit(eqx.Module):
     dof: int = eqx.field(static=True)
 
 
-def _floats(name: str, values) -> np.ndarray:
+def _floats(name: str, values, expected: str = "a 1-D sequence of real numbers", shape=None) -> np.ndarray:
+    """``values`` as float64, real numbers only (Python, NumPy or JAX): strings,
+    booleans and other objects are an ``ArgumentTypeError`` naming ``name``
+    (``np.asarray(..., float64)`` alone reads ``"12"`` as 12 and ``True`` as 1)."""
     try:
-        return np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ArgumentTypeError(f"{name} must be a 1-D sequence of real numbers, got {values!r}") from None
-
-
-def _real_pair(name: str, value) -> tuple[float, float]:
-    """Two real numbers (Python, NumPy or 0-d JAX scalars; not strings or booleans)."""
-    try:
-        items = None if isinstance(value, str | bytes) else [np.asarray(v) for v in value]
-    except TypeError:
-        items = None
-    if items is None or len(items) != 2 or any(v.ndim != 0 or v.dtype.kind not in "iuf" for v in items):
-        raise ArgumentTypeError(f"{name} must be a pair (kappa, q) of real numbers or None, got {value!r}")
-    return float(items[0]), float(items[1])
+        array = np.asarray(values)
+    except (TypeError, ValueError):  # ragged
+        array = None
+    booleans = isinstance(values, list | tuple) and any(isinstance(v, bool | np.bool_) for v in values)
+    if array is None or array.dtype.kind not in "iuf" or booleans or (shape is not None and array.shape != shape):
+        raise ArgumentTypeError(f"{name} must be {expected}, got {values!r}")
+    return array.astype(np.float64)
 
 
 def fit_power_law(
@@ -97,7 +93,7 @@ def fit_power_law(
         raise ArgumentValueError("ns must hold at least two distinct values")
     y = np.log(y)
     if finite_size is not None:
-        kappa, q = _real_pair("finite_size", finite_size)
+        kappa, q = _floats("finite_size", finite_size, "a pair (kappa, q) of real numbers or None", shape=(2,))
         factor = 1.0 + kappa * np.exp(-q * x)
         if not np.all(factor > 0):
             raise ArgumentValueError(

@@ -265,6 +265,9 @@ def test_critical_scan_callback():
         st.just(([10, 10], [1.0, 2.0], [0.1, 0.1])),
         st.just(([10, 100], [1.0, 2.0], [0.1, float("inf")])),
         st.just((["a", "b"], [1.0, 2.0], None)),
+        st.just((["10", "100"], [1.0, 2.0], [0.1, 0.1])),  # strings that float() reads
+        st.just(([10, 100], [True, 2.0], [0.1, 0.1])),
+        st.just(([10, 100], [1.0, 2.0], ["0.1", "0.1"])),
         st.just(([10, 100], [1.0, 2.0], "x")),
     )
 )
@@ -292,7 +295,17 @@ def test_fit_power_law_finite_size(finite_size):
 
 
 @SETTINGS
-@given(st.one_of(st.text(max_size=3), st.just([1.0]), st.just([1.0, 0.0]), st.just([1.0, float("nan")])))
+@given(
+    st.one_of(
+        st.text(max_size=3),
+        st.just("12"),
+        st.just(["1", "2"]),
+        st.just([True, 1.0]),
+        st.just([1.0]),
+        st.just([1.0, 0.0]),
+        st.just([1.0, float("nan")]),
+    )
+)
 def test_fit_power_law_factors(factors):
     fit = lambda: lj.fit_power_law([10, 100], [1.0, 2.0], [0.1, 0.1], factors=factors)  # noqa: E731
     _allowed(_raises(fit, "factors"))
