@@ -19,7 +19,14 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from .._validation import ArgumentTypeError
+from .._validation import ArgumentTypeError, check_key, check_sizes
+
+
+def check_sample(key, n, minimum: int = 1) -> int:
+    """Eager checks of a sampler's ``key`` and ``n >= minimum`` (``ValueError``/``TypeError``
+    naming them); returns ``n`` as an int."""
+    check_key("key", key)
+    return check_sizes("n", n, minimum=minimum, integer=True)
 
 
 class AbstractLaw(eqx.Module):

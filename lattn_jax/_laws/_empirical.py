@@ -22,11 +22,9 @@ from .._validation import (
     check_bool,
     check_dtype,
     check_int,
-    check_key,
-    check_sizes,
     default_float,
 )
-from ._sphere import AbstractLaw
+from ._abstract import AbstractLaw, check_sample
 
 _LAGUERRE_NODES = 96
 
@@ -176,8 +174,7 @@ class EmpiricalKeys(AbstractLaw):
         return self.q.astype(dtype or default_float())
 
     def _indices(self, key: PRNGKeyArray, n: int, dtype) -> Array:
-        check_key("key", key)
-        n = check_sizes("n", n, minimum=1, integer=True)
+        n = check_sample(key, n)
         check_dtype("dtype", dtype)
         if self.replace:
             return jax.random.randint(key, (n,), 0, self.size)

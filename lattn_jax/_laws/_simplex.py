@@ -38,10 +38,10 @@ from .._validation import (
     check_beta,
     check_in_range,
     check_int,
-    check_key,
     check_sizes,
     default_float,
 )
+from ._abstract import check_sample
 from ._sphere import AbstractLaw, UniformSphere
 
 
@@ -100,16 +100,14 @@ class Simplex(AbstractLaw):
         return jnp.zeros((self.d,), dtype).at[0].set(self.rho**0.5).at[1].set((1.0 - self.rho) ** 0.5)
 
     def sample(self, key: PRNGKeyArray, n: int, dtype=None) -> Float[Array, "n d"]:
-        check_key("key", key)
-        n = check_sizes("n", n, minimum=2, integer=True)  # the query itself and at least one other token
+        n = check_sample(key, n, minimum=2)  # the query itself and at least one other token
         dtype = dtype or default_float()
         z = UniformSphere(self.d - 1).sample(key, n - 1, dtype)
         others = jnp.concatenate([jnp.full((n - 1, 1), self.rho**0.5, dtype), (1.0 - self.rho) ** 0.5 * z], axis=1)
         return jnp.concatenate([self.query(dtype)[None], others], axis=0)
 
     def sample_gaps(self, key: PRNGKeyArray, n: int, dtype=None) -> Float[Array, " n"]:
-        check_key("key", key)
-        n = check_sizes("n", n, minimum=2, integer=True)  # the query itself and at least one other token
+        n = check_sample(key, n, minimum=2)  # the query itself and at least one other token
         dtype = dtype or default_float()
         others = (1.0 - self.rho) * UniformSphere(self.d - 1).sample_gaps(key, n - 1, dtype)
         return jnp.concatenate([jnp.zeros((1,), dtype), others])

@@ -17,12 +17,10 @@ from .._validation import (
     ArgumentTypeError,
     ArgumentValueError,
     check_int,
-    check_key,
     check_real,
-    check_sizes,
     default_float,
 )
-from ._abstract import AbstractGapLaw, AbstractLaw
+from ._abstract import AbstractGapLaw, AbstractLaw, check_sample
 
 
 class _BetaGapLaw(AbstractGapLaw):
@@ -66,12 +64,6 @@ class _BetaGapLaw(AbstractGapLaw):
     def query(self, dtype=None) -> Float[Array, " d"]:
         dtype = dtype or default_float()
         return jnp.zeros((self.dim,), dtype).at[0].set(1.0)
-
-
-def _check_sample(key, n) -> int:
-    """Eager checks of a sampler's ``key`` and ``n``; returns ``n`` as an int."""
-    check_key("key", key)
-    return check_sizes("n", n, minimum=1, integer=True)
 
 
 def _unit_normals(key: PRNGKeyArray, n: int, d: int, dtype) -> Float[Array, "n d"]:
@@ -169,7 +161,7 @@ class UniformSphere(_BetaGapLaw):
         return _keys_from_gaps(key, self.sample_gaps(key, n, dtype), self.d)
 
     def sample_gaps(self, key: PRNGKeyArray, n: int, dtype=None) -> Float[Array, " n"]:
-        n = _check_sample(key, n)
+        n = check_sample(key, n)
         return _uniform_gaps(key, n, self.d, dtype)
 
 
@@ -212,7 +204,7 @@ class Subsphere(_BetaGapLaw):
         return jnp.pad(keys, ((0, 0), (0, self.d - self.m)))
 
     def sample_gaps(self, key: PRNGKeyArray, n: int, dtype=None) -> Float[Array, " n"]:
-        n = _check_sample(key, n)
+        n = check_sample(key, n)
         return _uniform_gaps(key, n, self.m, dtype)
 
 
@@ -253,7 +245,7 @@ class PowerDensity(_BetaGapLaw):
         return a + self.s / 2.0, a
 
     def sample_gaps(self, key: PRNGKeyArray, n: int, dtype=None) -> Float[Array, " n"]:
-        n = _check_sample(key, n)
+        n = check_sample(key, n)
         u = jax.random.uniform(key, (n,), dtype or default_float(), minval=jnp.finfo(dtype or default_float()).tiny)
         return self.gap_quantile(jnp.log(u), jnp.log1p(-u))
 

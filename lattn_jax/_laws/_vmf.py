@@ -21,8 +21,8 @@ from jax.scipy.special import logsumexp, ndtri
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._numerics._bessel import bessel_ratio_parts
-from .._validation import ArgumentValueError, check_key, check_sizes, default_float
-from ._sphere import AbstractLaw
+from .._validation import ArgumentValueError, default_float
+from ._abstract import AbstractLaw, check_sample
 
 
 def _log_partition(d: int, kappa: Array) -> Array:
@@ -161,8 +161,7 @@ class VonMisesFisherMixture(AbstractLaw):
         return logsumexp(terms - log_norm, axis=-1)
 
     def sample(self, key: PRNGKeyArray, n: int, dtype=None) -> Float[Array, "n d"]:
-        check_key("key", key)
-        n = check_sizes("n", n, minimum=1, integer=True)
+        n = check_sample(key, n)
         return _sample_mixture(self, key, n, dtype or default_float())
 
 
